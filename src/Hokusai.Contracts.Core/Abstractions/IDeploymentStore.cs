@@ -1,0 +1,84 @@
+namespace Hokusai.Contracts;
+
+/// <summary>
+/// Persists deployment jobs, the caller's index, idempotency keys and the per-model claim.
+/// The in-memory default serves one process; the Redis package shares it across replicas.
+/// Implementations throw <see cref="StoreUnavailableException"/> when their backend cannot be reached.
+/// </summary>
+public interface IDeploymentStore
+{
+    /// <summary>
+    /// Atomically: replays an existing job for the same owner and idempotency key; otherwise claims
+    /// the job's model id and stores the job. Nothing is written unless the outcome is
+    /// <see cref="CreateJobOutcome.Created"/>.
+    /// </summary>
+    Task<CreateJobResult> TryCreateAsync(DeploymentJob job, CancellationToken cancellationToken);
+
+    /// <summary>Reads a job, or null when unknown or expired.</summary>
+    Task<DeploymentJob?> GetAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces a job when the stored version equals <paramref name="job"/>'s version minus one.
+    /// Returns false (and writes nothing) when another writer got there first. A job entering a final
+    /// status starts its retention period; a failed or cancelled job releases its model claim,
+    /// a completed one keeps it.
+    /// </summary>
+    Task<bool> TryUpdateAsync(DeploymentJob job, CancellationToken cancellationToken);
+
+    /// <summary>Lists the owner's jobs, newest first.</summary>
+    Task<DeploymentPage> ListAsync(string owner, DeploymentQuery query, CancellationToken cancellationToken);
+
+    /// <summary>The id of the job that currently claims <paramref name="modelId"/>, if any.</summary>
+    Task<Guid?> GetModelClaimAsync(string modelId, CancellationToken cancellationToken);
+
+    /// <summary>Ids of jobs that are pending or processing (used to resume after a restart).</summary>
+    Task<IReadOnlyList<Guid>> GetUnfinishedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Counts jobs by status (for health and metrics).</summary>
+    Task<IReadOnlyDictionary<DeploymentStatus, long>> CountByStatusAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The outcome of <see cref="IDeploymentStore.TryCreateAsync"/>.</summary>
+public enum CreateJobOutcome
+{
+    /// <summary>The job was stored and the model claimed.</summary>
+    Created,
+    /// <summary>The owner already used this idempotency key with the same body; <see cref="CreateJobResult.Existing"/> is that job.</summary>
+    IdempotentReplay,
+    /// <summary>The owner already used this idempotency key with another body.</summary>
+    IdempotencyKeyReused,
+    /// <summary>Another job for the model is pending or processing.</summary>
+    ModelInProgress,
+    /// <summary>A completed job already deployed the model's token.</summary>
+    ModelAlreadyDeployed,
+}
+
+/// <summary>Result of <see cref="IDeploymentStore.TryCreateAsync"/>.</summary>
+/// <param name="Outcome">What happened.</param>
+/// <param name="Existing">The replayed or conflicting job, when known.</param>
+public sealed record CreateJobResult(CreateJobOutcome Outcome, DeploymentJob? Existing = null);
+
+/// <summary>Filter and page for listing.</summary>
+/// <param name="Status">Only this status, if set.</param>
+/// <param name="ModelId">Only this model id, if set.</param>
+/// <param name="Page">1-based page.</param>
+/// <param name="Limit">Page size (1–100).</param>
+public sealed record DeploymentQuery(DeploymentStatus? Status = null, string? ModelId = null, int Page = 1, int Limit = 20);
+
+/// <summary>One page of jobs.</summary>
+/// <param name="Items">The jobs, newest first.</param>
+/// <param name="Total">Matching jobs in all pages.</param>
+public sealed record DeploymentPage(IReadOnlyList<DeploymentJob> Items, long Total);
+
+/// <summary>Thrown by stores, queues and quotas when their backend is unreachable; maps to 503.</summary>
+public sealed class StoreUnavailableException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public StoreUnavailableException() : base("The job store is unavailable.") { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public StoreUnavailableException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and cause.</summary>
+    public StoreUnavailableException(string message, Exception innerException) : base(message, innerException) { }
+}

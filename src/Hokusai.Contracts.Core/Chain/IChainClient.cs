@@ -1,0 +1,149 @@
+using System.Numerics;
+
+namespace Hokusai.Contracts.Chain;
+
+/// <summary>
+/// The chain engine as the job engine sees it: no Nethereum types cross this boundary.
+/// Transactions are prepared (estimated, priced, nonce assigned, signed) separately from being
+/// broadcast, so a caller can persist the hash and raw bytes before anything leaves the process.
+/// Failures are thrown as <see cref="ChainException"/>.
+/// </summary>
+public interface IChainClient
+{
+    /// <summary>The deployer's address (EIP-55).</summary>
+    string DeployerAddress { get; }
+
+    /// <summary>Prepares a <c>HokusaiToken(name, symbol, controller = TokenManager)</c> creation.</summary>
+    Task<PreparedTransaction> PrepareTokenDeploymentAsync(string name, string symbol, IProgress<string>? progress, CancellationToken cancellationToken);
+
+    /// <summary>Prepares <c>ModelRegistry.registerModel(modelId, token, metric)</c>.</summary>
+    Task<PreparedTransaction> PrepareRegistrationAsync(string modelId, string tokenAddress, string performanceMetric, IProgress<string>? progress, CancellationToken cancellationToken);
+
+    /// <summary>Prepares <c>TokenManager.mintTokens(modelId, to, amount)</c>.</summary>
+    Task<PreparedTransaction> PrepareMintAsync(string modelId, string recipient, BigInteger amount, IProgress<string>? progress, CancellationToken cancellationToken);
+
+    /// <summary>Broadcasts a signed transaction; "already known" counts as success, so it is safe to repeat.</summary>
+    Task BroadcastAsync(PreparedTransaction transaction, CancellationToken cancellationToken);
+
+    /// <summary>Where a transaction is: unknown to the node, pending, or mined (with its receipt).</summary>
+    Task<TransactionLookup> LookupAsync(string transactionHash, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Waits for the receipt and the configured confirmation depth. A reverted transaction throws
+    /// <see cref="ChainException"/> of kind <see cref="ChainErrorKind.Reverted"/> with the reason.
+    /// </summary>
+    Task<ChainReceipt> WaitForReceiptAsync(string transactionHash, IProgress<string>? progress, CancellationToken cancellationToken);
+
+    /// <summary>The token registered for <paramref name="modelId"/> on chain, or null.</summary>
+    Task<string?> GetRegisteredTokenAsync(string modelId, CancellationToken cancellationToken);
+
+    /// <summary>Chain and deployer facts for readiness and diagnostics.</summary>
+    Task<ChainStatus> GetStatusAsync(CancellationToken cancellationToken);
+
+    /// <summary>Forgets locally assigned nonces and re-reads the pending nonce from the chain (after a signer handover).</summary>
+    Task ResyncNonceAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A signed, not yet (or not surely) broadcast transaction.</summary>
+/// <param name="Hash">Transaction hash (0x…).</param>
+/// <param name="RawTransaction">Signed RLP, hex with 0x.</param>
+/// <param name="Nonce">Nonce used.</param>
+/// <param name="ContractAddress">For a contract creation: the address it will create.</param>
+public sealed record PreparedTransaction(string Hash, string RawTransaction, ulong Nonce, string? ContractAddress = null);
+
+/// <summary>A mined transaction's receipt, reduced to what the service reports.</summary>
+public sealed record ChainReceipt
+{
+    /// <summary>Transaction hash.</summary>
+    public required string TransactionHash { get; init; }
+    /// <summary>True when status is 1.</summary>
+    public required bool Succeeded { get; init; }
+    /// <summary>Block it was mined in.</summary>
+    public required ulong BlockNumber { get; init; }
+    /// <summary>Gas used.</summary>
+    public required BigInteger GasUsed { get; init; }
+    /// <summary>Effective gas price in wei.</summary>
+    public required BigInteger EffectiveGasPrice { get; init; }
+    /// <summary>Created contract, for a creation.</summary>
+    public string? ContractAddress { get; init; }
+}
+
+/// <summary>Where a transaction is.</summary>
+public enum TransactionState
+{
+    /// <summary>The node does not know the hash.</summary>
+    Unknown,
+    /// <summary>Known, not mined yet.</summary>
+    Pending,
+    /// <summary>Mined; the receipt is available.</summary>
+    Mined,
+}
+
+/// <summary>Result of <see cref="IChainClient.LookupAsync"/>.</summary>
+/// <param name="State">Where it is.</param>
+/// <param name="Receipt">The receipt when mined.</param>
+public sealed record TransactionLookup(TransactionState State, ChainReceipt? Receipt = null);
+
+/// <summary>Chain and deployer facts.</summary>
+public sealed record ChainStatus
+{
+    /// <summary>Chain id reported by the node.</summary>
+    public required long ChainId { get; init; }
+    /// <summary>Latest block number.</summary>
+    public required ulong LatestBlock { get; init; }
+    /// <summary>Deployer address.</summary>
+    public required string DeployerAddress { get; init; }
+    /// <summary>Deployer balance in wei.</summary>
+    public required BigInteger DeployerBalanceWei { get; init; }
+    /// <summary>Whether the deployer owns the ModelRegistry (needed to register).</summary>
+    public required bool DeployerOwnsRegistry { get; init; }
+    /// <summary>Whether the deployer may mint through the TokenManager.</summary>
+    public required bool DeployerCanMint { get; init; }
+    /// <summary>The RPC URL currently in use (credentials stripped).</summary>
+    public required string ActiveRpc { get; init; }
+}
+
+/// <summary>How a chain failure should be treated.</summary>
+public enum ChainErrorKind
+{
+    /// <summary>Network, timeout, rate limit, node hiccup: retry later.</summary>
+    Transient,
+    /// <summary>The transaction (or its estimate) reverted; <see cref="ChainException.RevertReason"/> says why.</summary>
+    Reverted,
+    /// <summary>The deployer cannot pay.</summary>
+    InsufficientFunds,
+    /// <summary>The nonce was already used (another sender, or a lost local state): resync and retry.</summary>
+    NonceConflict,
+    /// <summary>Anything else that will not succeed by retrying.</summary>
+    Permanent,
+}
+
+/// <summary>A classified chain failure.</summary>
+public sealed class ChainException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ChainException() : this(ChainErrorKind.Permanent, "Chain operation failed.") { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ChainException(string message) : this(ChainErrorKind.Permanent, message) { }
+
+    /// <summary>Creates the exception with a message and cause.</summary>
+    public ChainException(string message, Exception innerException) : this(ChainErrorKind.Permanent, message, innerException: innerException) { }
+
+    /// <summary>Creates a classified exception.</summary>
+    public ChainException(ChainErrorKind kind, string message, string? revertReason = null, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Kind = kind;
+        RevertReason = revertReason;
+    }
+
+    /// <summary>How to treat it.</summary>
+    public ChainErrorKind Kind { get; }
+
+    /// <summary>The decoded revert reason (e.g. the custom error's name), when reverted.</summary>
+    public string? RevertReason { get; }
+
+    /// <summary>True when retrying may succeed.</summary>
+    public bool IsTransient => Kind is ChainErrorKind.Transient or ChainErrorKind.NonceConflict;
+}

@@ -1,0 +1,133 @@
+namespace Hokusai.Contracts;
+
+/// <summary>
+/// A deployment job as persisted by an <see cref="IDeploymentStore"/>. Immutable: every change is a new
+/// instance with <see cref="Version"/> incremented, written with a compare-and-swap on the version.
+/// </summary>
+public sealed record DeploymentJob
+{
+    /// <summary>The job id (UUID v4), also the API's <c>requestId</c>.</summary>
+    public required Guid Id { get; init; }
+
+    /// <summary>The caller identity that created the job (API key name or JWT subject).</summary>
+    public required string Owner { get; init; }
+
+    /// <summary>The validated request.</summary>
+    public required DeploymentRequest Request { get; init; }
+
+    /// <summary>Stable hash of the request body, compared when an idempotency key is reused.</summary>
+    public required string RequestHash { get; init; }
+
+    /// <summary>The client's <c>Idempotency-Key</c>, if any.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>Current status.</summary>
+    public DeploymentStatus Status { get; init; } = DeploymentStatus.Pending;
+
+    /// <summary>Current step.</summary>
+    public DeploymentStep Step { get; init; } = DeploymentStep.Queued;
+
+    /// <summary>Progress 0–100.</summary>
+    public int Progress { get; init; }
+
+    /// <summary>Human-readable description of the current step (e.g. waiting for gas price).</summary>
+    public string? StepDetail { get; init; }
+
+    /// <summary>Optimistic-concurrency version; 1 when created.</summary>
+    public long Version { get; init; } = 1;
+
+    /// <summary>When the job was accepted.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When the job last changed.</summary>
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>When the job reached a final status.</summary>
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>How many times a worker has started on this job.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>W3C trace context of the accepting request, so the worker's spans join its trace.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>Transactions sent for this job, persisted before their receipts are awaited.</summary>
+    public JobTransactions Transactions { get; init; } = new();
+
+    /// <summary>Result when completed.</summary>
+    public TokenDetails? TokenDetails { get; init; }
+
+    /// <summary>Error when failed.</summary>
+    public DeploymentError? Error { get; init; }
+
+    /// <summary>Step history, oldest first.</summary>
+    public IReadOnlyList<JobHistoryEntry> History { get; init; } = [];
+}
+
+/// <summary>The signed transactions of a job. Raw bytes are kept so a restart can re-broadcast the very same transaction.</summary>
+public sealed record JobTransactions
+{
+    /// <summary>The token creation transaction.</summary>
+    public SentTransaction? TokenDeployment { get; init; }
+
+    /// <summary>Address the token was (or will be) created at.</summary>
+    public string? TokenAddress { get; init; }
+
+    /// <summary>The registry transaction.</summary>
+    public SentTransaction? Registration { get; init; }
+
+    /// <summary>The mint transaction, when an initial supply was asked for.</summary>
+    public SentTransaction? Mint { get; init; }
+}
+
+/// <summary>A signed transaction: its hash, raw RLP (hex) and nonce.</summary>
+public sealed record SentTransaction(string Hash, string RawTransaction, ulong Nonce);
+
+/// <summary>One entry in a job's history.</summary>
+public sealed record JobHistoryEntry(DateTimeOffset At, DeploymentStatus Status, DeploymentStep Step, string? Detail);
+
+/// <summary>The on-chain result of a completed deployment.</summary>
+public sealed record TokenDetails
+{
+    /// <summary>The token contract's address (EIP-55).</summary>
+    public required string TokenAddress { get; init; }
+    /// <summary>ERC-20 name.</summary>
+    public required string TokenName { get; init; }
+    /// <summary>ERC-20 symbol.</summary>
+    public required string TokenSymbol { get; init; }
+    /// <summary>Token creation transaction hash.</summary>
+    public required string TransactionHash { get; init; }
+    /// <summary>Registry transaction hash.</summary>
+    public required string RegistryTransactionHash { get; init; }
+    /// <summary>Mint transaction hash, when minted.</summary>
+    public string? MintTransactionHash { get; init; }
+    /// <summary>Block of the token creation.</summary>
+    public required ulong BlockNumber { get; init; }
+    /// <summary>Gas used by the token creation (decimal string).</summary>
+    public required string GasUsed { get; init; }
+    /// <summary>Effective gas price of the token creation in wei (decimal string).</summary>
+    public required string GasPrice { get; init; }
+    /// <summary>When the deployment completed.</summary>
+    public required DateTimeOffset DeploymentTime { get; init; }
+    /// <summary>Configured network name.</summary>
+    public required string Network { get; init; }
+    /// <summary>Chain id.</summary>
+    public required long ChainId { get; init; }
+}
+
+/// <summary>An error in the API's shape: code, message, details, suggestions, retryable.</summary>
+public sealed record DeploymentError
+{
+    /// <summary>Stable machine-readable code (see <see cref="ErrorCodes"/>).</summary>
+    public required string Code { get; init; }
+    /// <summary>Human-readable message; never contains secrets.</summary>
+    public required string Message { get; init; }
+    /// <summary>Optional structured details.</summary>
+    public string? Details { get; init; }
+    /// <summary>What the caller can do about it.</summary>
+    public IReadOnlyList<string> Suggestions { get; init; } = [];
+    /// <summary>When the error happened.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+    /// <summary>Whether retrying the same request may succeed.</summary>
+    public bool Retryable { get; init; }
+}
