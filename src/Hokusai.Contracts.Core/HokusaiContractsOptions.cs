@@ -93,4 +93,7 @@ public sealed class QuotaOptions
 
     /// <summary>Accepted deployments per caller per rolling day.</summary>
     public int PerDay { get; set; } = 20;
+
+    /// <summary>General limit on requests of any route per caller (or client IP when anonymous) per minute; 0 = off.</summary>
+    public int RequestsPerMinute { get; set; } = 100;
 }
