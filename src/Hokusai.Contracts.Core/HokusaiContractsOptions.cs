@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
 namespace Hokusai.Contracts;
 
 /// <summary>
@@ -10,12 +13,15 @@ public sealed class HokusaiContractsOptions
     public const string SectionName = "HokusaiContracts";
 
     /// <summary>Chain connection, contracts, signer, fees and confirmations.</summary>
+    [ValidateObjectMembers]
     public ChainOptions Chain { get; set; } = new();
 
     /// <summary>The background job engine.</summary>
+    [ValidateObjectMembers]
     public JobEngineOptions Jobs { get; set; } = new();
 
     /// <summary>Per-caller quotas on accepted deployments.</summary>
+    [ValidateObjectMembers]
     public QuotaOptions Quotas { get; set; } = new();
 }
 
@@ -26,27 +32,39 @@ public sealed class ChainOptions
     public IList<string> RpcUrls { get; } = [];
 
     /// <summary>Expected chain id (<c>CHAIN_ID</c>); start-up readiness fails if the node reports another. 0 = accept any.</summary>
+    [Range(0, long.MaxValue, ErrorMessage = "CHAIN_ID (HokusaiContracts:Chain:ChainId) must be a positive chain id, or 0 to accept the node's.")]
     public long ChainId { get; set; }
 
     /// <summary>Network name reported in token details (<c>NETWORK_NAME</c>).</summary>
+    [Required(ErrorMessage = "NETWORK_NAME (HokusaiContracts:Chain:NetworkName) is required.")]
+    [RegularExpression("^[A-Za-z0-9 _.-]{1,64}$", ErrorMessage = "NETWORK_NAME (HokusaiContracts:Chain:NetworkName) must be 1-64 letters, digits, spaces, dots, dashes or underscores.")]
     public string NetworkName { get; set; } = "localhost";
 
     /// <summary>The <c>ModelRegistry</c> address (<c>MODEL_REGISTRY_ADDRESS</c>).</summary>
+    [Required(ErrorMessage = "MODEL_REGISTRY_ADDRESS (HokusaiContracts:Chain:ModelRegistryAddress) is required.")]
+    [RegularExpression("^0x[0-9a-fA-F]{40}$", ErrorMessage = "MODEL_REGISTRY_ADDRESS (HokusaiContracts:Chain:ModelRegistryAddress) must be a 0x-prefixed 20-byte hex address.")]
     public string? ModelRegistryAddress { get; set; }
 
     /// <summary>The <c>TokenManager</c> address (<c>TOKEN_MANAGER_ADDRESS</c>).</summary>
+    [Required(ErrorMessage = "TOKEN_MANAGER_ADDRESS (HokusaiContracts:Chain:TokenManagerAddress) is required.")]
+    [RegularExpression("^0x[0-9a-fA-F]{40}$", ErrorMessage = "TOKEN_MANAGER_ADDRESS (HokusaiContracts:Chain:TokenManagerAddress) must be a 0x-prefixed 20-byte hex address.")]
     public string? TokenManagerAddress { get; set; }
 
     /// <summary>The deployer's private key (<c>DEPLOYER_PRIVATE_KEY</c>). Never logged or printed.</summary>
+    [Required(ErrorMessage = "DEPLOYER_PRIVATE_KEY (HokusaiContracts:Chain:DeployerPrivateKey) is required.")]
+    [RegularExpression("^(0x)?[0-9a-fA-F]{64}$", ErrorMessage = "DEPLOYER_PRIVATE_KEY (HokusaiContracts:Chain:DeployerPrivateKey) must be 32 bytes of hex (the value is not shown).")]
     public string? DeployerPrivateKey { get; set; }
 
     /// <summary>Blocks to wait on top of the inclusion block (<c>CONFIRMATION_BLOCKS</c>); 0 = inclusion only.</summary>
+    [Range(0, 128, ErrorMessage = "CONFIRMATION_BLOCKS (HokusaiContracts:Chain:ConfirmationBlocks) must be between 0 and 128.")]
     public int ConfirmationBlocks { get; set; }
 
     /// <summary>Fee cap in gwei (<c>MAX_GAS_PRICE_GWEI</c>): above it the engine waits instead of sending. 0 = no cap.</summary>
+    [Range(typeof(decimal), "0", "1000000", ErrorMessage = "MAX_GAS_PRICE_GWEI (HokusaiContracts:Chain:MaxGasPriceGwei) must be between 0 (no cap) and 1000000.")]
     public decimal MaxGasPriceGwei { get; set; }
 
     /// <summary>Multiplier applied to gas estimates (<c>GAS_PRICE_MULTIPLIER</c>), 1.0–5.0.</summary>
+    [Range(typeof(decimal), "1.0", "5.0", ErrorMessage = "GAS_PRICE_MULTIPLIER (HokusaiContracts:Chain:GasPriceMultiplier) must be between 1.0 and 5.0.")]
     public decimal GasPriceMultiplier { get; set; } = 1.2m;
 
     /// <summary>Timeout of one RPC call.</summary>
@@ -64,9 +82,11 @@ public sealed class ChainOptions
 public sealed class JobEngineOptions
 {
     /// <summary>Jobs processed at once per process.</summary>
+    [Range(1, 256, ErrorMessage = "HokusaiContracts:Jobs:MaxConcurrency must be between 1 and 256.")]
     public int MaxConcurrency { get; set; } = 8;
 
     /// <summary>Attempts on transient errors before a job fails as retryable.</summary>
+    [Range(1, 100, ErrorMessage = "HokusaiContracts:Jobs:MaxAttempts must be between 1 and 100.")]
     public int MaxAttempts { get; set; } = 8;
 
     /// <summary>First retry delay; doubles each attempt with jitter up to <see cref="MaxRetryDelay"/>.</summary>
@@ -81,6 +101,15 @@ public sealed class JobEngineOptions
     /// <summary>Estimated seconds to completion reported on acceptance.</summary>
     public int EstimatedCompletionSeconds { get; set; } = 60;
 
+    /// <summary>On shutdown, how long in-flight jobs may keep going before they are parked (left resumable).</summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the engine re-queues unfinished jobs that have not moved for <see cref="StaleAfter"/>.</summary>
+    public TimeSpan RecoverySweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>An unfinished job untouched for this long is considered orphaned and re-queued.</summary>
+    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Default performance metric recorded in the registry when the request gives none.</summary>
     public string DefaultPerformanceMetric { get; set; } = "accuracy";
 }
@@ -89,11 +118,59 @@ public sealed class JobEngineOptions
 public sealed class QuotaOptions
 {
     /// <summary>Accepted deployments per caller per rolling hour.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "HokusaiContracts:Quotas:PerHour must be at least 1.")]
     public int PerHour { get; set; } = 5;
 
     /// <summary>Accepted deployments per caller per rolling day.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "HokusaiContracts:Quotas:PerDay must be at least 1.")]
     public int PerDay { get; set; } = 20;
 
     /// <summary>General limit on requests of any route per caller (or client IP when anonymous) per minute; 0 = off.</summary>
+    [Range(0, 1_000_000, ErrorMessage = "HokusaiContracts:Quotas:RequestsPerMinute must be 0 (off) or more.")]
     public int RequestsPerMinute { get; set; } = 100;
+}
+
+/// <summary>Source-generated validation of the data annotations above.</summary>
+[OptionsValidator]
+internal sealed partial class HokusaiContractsOptionsValidator : IValidateOptions<HokusaiContractsOptions>;
+
+/// <summary>Checks what annotations cannot express: the RPC URL list and cross-field rules.</summary>
+internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<HokusaiContractsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HokusaiContractsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.Chain.RpcUrls.Count == 0)
+        {
+            failures.Add("RPC_URL or RPC_URLS (HokusaiContracts:Chain:RpcUrls) is required: at least one JSON-RPC URL.");
+        }
+
+        foreach (var url in options.Chain.RpcUrls)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                // The URL itself may embed an API key, so it is not echoed.
+                failures.Add("RPC_URL / RPC_URLS (HokusaiContracts:Chain:RpcUrls) must be absolute http(s) URLs.");
+                break;
+            }
+        }
+
+        if (options.Quotas.PerDay < options.Quotas.PerHour)
+        {
+            failures.Add("HokusaiContracts:Quotas:PerDay must not be below PerHour.");
+        }
+
+        if (options.Chain.RpcTimeout <= TimeSpan.Zero || options.Chain.ReceiptPollInterval <= TimeSpan.Zero)
+        {
+            failures.Add("HokusaiContracts:Chain:RpcTimeout and ReceiptPollInterval must be positive.");
+        }
+
+        if (options.Jobs.InitialRetryDelay <= TimeSpan.Zero || options.Jobs.MaxRetryDelay < options.Jobs.InitialRetryDelay)
+        {
+            failures.Add("HokusaiContracts:Jobs:InitialRetryDelay must be positive and not above MaxRetryDelay.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

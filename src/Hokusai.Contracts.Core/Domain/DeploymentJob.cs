@@ -78,7 +78,16 @@ public sealed record JobTransactions
 
     /// <summary>The mint transaction, when an initial supply was asked for.</summary>
     public SentTransaction? Mint { get; init; }
+
+    /// <summary>Receipt facts of the token creation, once mined.</summary>
+    public ReceiptSummary? TokenReceipt { get; init; }
 }
+
+/// <summary>The receipt facts reported for a token creation.</summary>
+/// <param name="BlockNumber">Block it was mined in.</param>
+/// <param name="GasUsed">Gas used (decimal string).</param>
+/// <param name="EffectiveGasPrice">Effective gas price in wei (decimal string).</param>
+public sealed record ReceiptSummary(ulong BlockNumber, string GasUsed, string EffectiveGasPrice);
 
 /// <summary>A signed transaction: its hash, raw RLP (hex) and nonce.</summary>
 public sealed record SentTransaction(string Hash, string RawTransaction, ulong Nonce);

@@ -1,0 +1,67 @@
+using Hokusai.Contracts;
+using Hokusai.Contracts.InMemory;
+using Hokusai.Contracts.Jobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Hokusai.Contracts: options, the chain engine, the job engine and in-memory defaults.</summary>
+public static class HokusaiContractsServiceCollectionExtensions
+{
+    /// <summary>Registers the service with options bound from <paramref name="configuration"/> (a section shaped like <see cref="HokusaiContractsOptions"/>).</summary>
+    public static IHokusaiContractsBuilder AddHokusaiContracts(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return services.AddHokusaiContracts(configuration, configure: null);
+    }
+
+    /// <summary>Registers the service with options set in code.</summary>
+    public static IHokusaiContractsBuilder AddHokusaiContracts(this IServiceCollection services, Action<HokusaiContractsOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddHokusaiContracts(configuration: null, configure);
+    }
+
+    /// <summary>
+    /// Registers the service: options (validated at start-up), the chain engine, the deployment
+    /// service, the background job engine, and in-memory store, queue, quotas and signer lease that a
+    /// backend such as Redis replaces. Safe to call more than once.
+    /// </summary>
+    public static IHokusaiContractsBuilder AddHokusaiContracts(this IServiceCollection services, IConfiguration? configuration, Action<HokusaiContractsOptions>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        var optionsBuilder = services.AddOptions<HokusaiContractsOptions>();
+        if (configuration is not null)
+        {
+            optionsBuilder.Bind(configuration);
+        }
+
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        optionsBuilder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiContractsOptions>, HokusaiContractsOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiContractsOptions>, HokusaiContractsOptionsRulesValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.TryAddSingleton<IDeploymentStore, InMemoryDeploymentStore>();
+        services.TryAddSingleton<IDeploymentQueue, InMemoryDeploymentQueue>();
+        services.TryAddSingleton<IDeploymentQuota, InMemoryDeploymentQuota>();
+        services.TryAddSingleton<ISignerLeaseManager, InMemorySignerLeaseManager>();
+        services.TryAddSingleton<IRequestRateLimiterFactory, InMemoryRequestRateLimiterFactory>();
+
+        services.TryAddSingleton<IDeploymentService, DeploymentService>();
+        services.TryAddSingleton<DeploymentProcessor>();
+        services.TryAddSingleton<DeploymentEngine>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DeploymentEngine>(sp => sp.GetRequiredService<DeploymentEngine>()));
+
+        return new HokusaiContractsBuilder(services);
+    }
+}

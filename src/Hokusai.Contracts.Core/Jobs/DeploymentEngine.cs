@@ -1,0 +1,305 @@
+using System.Collections.Concurrent;
+using Hokusai.Contracts.Chain;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+
+namespace Hokusai.Contracts.Jobs;
+
+/// <summary>
+/// The background worker. It processes jobs only while this process owns the deployer's signer lease
+/// (so replicas never race on nonces), with bounded concurrency, retrying transient failures with
+/// capped exponential backoff and jitter. On shutdown it stops taking jobs, gives in-flight ones a
+/// grace period, then parks them: their state is persisted and the next owner resumes them.
+/// </summary>
+internal sealed partial class DeploymentEngine(
+    IDeploymentQueue queue,
+    IDeploymentStore store,
+    ISignerLeaseManager leases,
+    IChainClient chain,
+    DeploymentProcessor processor,
+    IOptions<HokusaiContractsOptions> options,
+    TimeProvider timeProvider,
+    ILogger<DeploymentEngine> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<Guid, byte> _active = new();
+    private readonly JobEngineOptions _options = options.Value.Jobs;
+    private long _lastFencingToken;
+    private int _inFlight;
+
+    /// <summary>Jobs being processed by this process right now.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Shutdown first stops intake (stoppingToken); processing is only cut after the grace period.
+        using var processing = new CancellationTokenSource();
+        using var onStop = stoppingToken.Register(() => processing.CancelAfter(_options.ShutdownGracePeriod));
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunWhileOwnerAsync(stoppingToken, processing.Token);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is StoreUnavailableException or ChainException)
+            {
+                LogOwnershipInterrupted(logger, ex.Message);
+                await DelayQuietly(_options.InitialRetryDelay, stoppingToken);
+            }
+        }
+    }
+
+    private async Task RunWhileOwnerAsync(CancellationToken intake, CancellationToken processing)
+    {
+        await using var lease = await leases.AcquireAsync(chain.DeployerAddress, intake);
+        if (lease.FencingToken != _lastFencingToken)
+        {
+            // A new owner cannot trust any nonce it remembers: the previous owner may have sent more.
+            await chain.ResyncNonceAsync(intake);
+            _lastFencingToken = lease.FencingToken;
+            LogOwnerAcquired(logger, chain.DeployerAddress, lease.FencingToken);
+        }
+
+        using var intakeScope = CancellationTokenSource.CreateLinkedTokenSource(intake, lease.Lost);
+        using var processingScope = CancellationTokenSource.CreateLinkedTokenSource(processing, lease.Lost);
+
+        await RequeueAsync(TimeSpan.Zero, intakeScope.Token);
+        var workers = Enumerable.Range(0, Math.Max(1, _options.MaxConcurrency))
+            .Select(_ => WorkerAsync(intakeScope.Token, processingScope.Token))
+            .Append(SweepAsync(intakeScope.Token))
+            .ToArray();
+        await Task.WhenAll(workers);
+        if (lease.Lost.IsCancellationRequested)
+        {
+            LogOwnerLost(logger, chain.DeployerAddress);
+        }
+    }
+
+    private async Task WorkerAsync(CancellationToken intake, CancellationToken processing)
+    {
+        while (!intake.IsCancellationRequested)
+        {
+            QueueItem? item;
+            try
+            {
+                item = await queue.DequeueAsync(intake);
+            }
+            catch (StoreUnavailableException ex)
+            {
+                LogQueueUnavailable(logger, ex.Message);
+                await DelayQuietly(_options.InitialRetryDelay, intake);
+                continue;
+            }
+
+            if (item is null)
+            {
+                return;
+            }
+
+            await HandleAsync(item, processing);
+        }
+    }
+
+    private async Task HandleAsync(QueueItem item, CancellationToken cancellationToken)
+    {
+        if (!_active.TryAdd(item.JobId, 0))
+        {
+            // Already running here (a duplicate delivery); the running copy acknowledges its own item.
+            await AcknowledgeQuietly(item);
+            return;
+        }
+
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = item.JobId, ["DeliveryCount"] = item.DeliveryCount });
+            var outcome = await ProcessWithRetriesAsync(item.JobId, cancellationToken);
+            if (outcome == RunOutcome.Parked)
+            {
+                return;
+            }
+
+            if (outcome == RunOutcome.Requeue)
+            {
+                await queue.EnqueueAsync(item.JobId, CancellationToken.None);
+            }
+
+            await AcknowledgeQuietly(item);
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or OperationCanceledException)
+        {
+            // Not acknowledged: the queue redelivers it (or the recovery sweep finds it).
+            LogParked(logger, item.JobId, ex.Message);
+        }
+        finally
+        {
+            _active.TryRemove(item.JobId, out _);
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private enum RunOutcome
+    {
+        Done,
+        Requeue,
+        Parked,
+    }
+
+    private async Task<RunOutcome> ProcessWithRetriesAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<ChainException>(ex => ex.IsTransient)
+                    .Handle<StoreUnavailableException>(),
+                MaxRetryAttempts = Math.Max(0, _options.MaxAttempts - 1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = _options.InitialRetryDelay,
+                MaxDelay = _options.MaxRetryDelay,
+                OnRetry = args =>
+                {
+                    LogRetry(logger, jobId, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.Message);
+                    return default;
+                },
+            })
+            .Build();
+
+        try
+        {
+            await pipeline.ExecuteAsync(async ct => await processor.RunAsync(jobId, ct), cancellationToken);
+            return RunOutcome.Done;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogParked(logger, jobId, "shutting down or handing over the signer");
+            return RunOutcome.Parked;
+        }
+        catch (JobConflictException)
+        {
+            // Someone else moved the job (cancelled it while pending, or another owner resumed it).
+            return RunOutcome.Done;
+        }
+        catch (Exception ex) when (ex is ChainException or StoreUnavailableException)
+        {
+            var job = await store.GetAsync(jobId, cancellationToken);
+            var sentAnything = job?.Transactions is { } t && (t.TokenDeployment is not null || t.Registration is not null || t.Mint is not null);
+            if (sentAnything)
+            {
+                // Something is already on its way to the chain: failing now could orphan it. Keep the
+                // claim and try again later.
+                LogRequeued(logger, jobId, ex.Message);
+                await DelayQuietly(_options.MaxRetryDelay, cancellationToken);
+                return RunOutcome.Requeue;
+            }
+
+            await processor.FailExhaustedAsync(jobId, ex, cancellationToken);
+            return RunOutcome.Done;
+        }
+    }
+
+    /// <summary>Re-queues unfinished jobs: all of them when the owner starts, stale ones periodically.</summary>
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (!await DelayQuietly(_options.RecoverySweepInterval, cancellationToken))
+            {
+                return;
+            }
+
+            try
+            {
+                await RequeueAsync(_options.StaleAfter, cancellationToken);
+            }
+            catch (StoreUnavailableException ex)
+            {
+                LogQueueUnavailable(logger, ex.Message);
+            }
+        }
+    }
+
+    private async Task RequeueAsync(TimeSpan olderThan, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var count = 0;
+        foreach (var id in await store.GetUnfinishedAsync(cancellationToken))
+        {
+            if (_active.ContainsKey(id))
+            {
+                continue;
+            }
+
+            if (olderThan > TimeSpan.Zero && await store.GetAsync(id, cancellationToken) is { } job && now - job.UpdatedAt < olderThan)
+            {
+                continue;
+            }
+
+            await queue.EnqueueAsync(id, cancellationToken);
+            count++;
+        }
+
+        if (count > 0)
+        {
+            LogRequeuedUnfinished(logger, count);
+        }
+    }
+
+    private async Task AcknowledgeQuietly(QueueItem item)
+    {
+        try
+        {
+            await queue.AcknowledgeAsync(item, CancellationToken.None);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // Redelivery is harmless: processing a finished job is a no-op.
+            LogQueueUnavailable(logger, ex.Message);
+        }
+    }
+
+    private async Task<bool> DelayQuietly(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, timeProvider, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(30, LogLevel.Information, "Owning signer {Signer} with fencing token {FencingToken}; nonces resynchronised from the chain")]
+    private static partial void LogOwnerAcquired(ILogger logger, string signer, long fencingToken);
+
+    [LoggerMessage(31, LogLevel.Warning, "Lost the lease on signer {Signer}; in-flight jobs are parked for the next owner")]
+    private static partial void LogOwnerLost(ILogger logger, string signer);
+
+    [LoggerMessage(32, LogLevel.Warning, "Job engine interrupted: {Reason}")]
+    private static partial void LogOwnershipInterrupted(ILogger logger, string reason);
+
+    [LoggerMessage(33, LogLevel.Warning, "Queue unavailable: {Reason}")]
+    private static partial void LogQueueUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(34, LogLevel.Information, "Job {JobId} parked ({Reason}); it resumes from its stored step")]
+    private static partial void LogParked(ILogger logger, Guid jobId, string reason);
+
+    [LoggerMessage(35, LogLevel.Warning, "Job {JobId} retry {Attempt} in {DelayMs} ms: {Reason}")]
+    private static partial void LogRetry(ILogger logger, Guid jobId, int attempt, double delayMs, string? reason);
+
+    [LoggerMessage(36, LogLevel.Warning, "Job {JobId} has transactions in flight and keeps failing ({Reason}); re-queued")]
+    private static partial void LogRequeued(ILogger logger, Guid jobId, string reason);
+
+    [LoggerMessage(37, LogLevel.Information, "Re-queued {Count} unfinished jobs")]
+    private static partial void LogRequeuedUnfinished(ILogger logger, int count);
+}
