@@ -60,11 +60,9 @@ public sealed class ChainOptions
     public int ConfirmationBlocks { get; set; }
 
     /// <summary>Fee cap in gwei (<c>MAX_GAS_PRICE_GWEI</c>): above it the engine waits instead of sending. 0 = no cap.</summary>
-    [Range(typeof(decimal), "0", "1000000", ErrorMessage = "MAX_GAS_PRICE_GWEI (HokusaiContracts:Chain:MaxGasPriceGwei) must be between 0 (no cap) and 1000000.")]
     public decimal MaxGasPriceGwei { get; set; }
 
     /// <summary>Multiplier applied to gas estimates (<c>GAS_PRICE_MULTIPLIER</c>), 1.0–5.0.</summary>
-    [Range(typeof(decimal), "1.0", "5.0", ErrorMessage = "GAS_PRICE_MULTIPLIER (HokusaiContracts:Chain:GasPriceMultiplier) must be between 1.0 and 5.0.")]
     public decimal GasPriceMultiplier { get; set; } = 1.2m;
 
     /// <summary>Timeout of one RPC call.</summary>
@@ -154,6 +152,17 @@ internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<H
                 failures.Add("RPC_URL / RPC_URLS (HokusaiContracts:Chain:RpcUrls) must be absolute http(s) URLs.");
                 break;
             }
+        }
+
+        // Decimal ranges are checked here: the generated validator does not keep custom messages for them.
+        if (options.Chain.GasPriceMultiplier is < 1.0m or > 5.0m)
+        {
+            failures.Add("GAS_PRICE_MULTIPLIER (HokusaiContracts:Chain:GasPriceMultiplier) must be between 1.0 and 5.0.");
+        }
+
+        if (options.Chain.MaxGasPriceGwei is < 0m or > 1_000_000m)
+        {
+            failures.Add("MAX_GAS_PRICE_GWEI (HokusaiContracts:Chain:MaxGasPriceGwei) must be between 0 (no cap) and 1000000.");
         }
 
         if (options.Quotas.PerDay < options.Quotas.PerHour)

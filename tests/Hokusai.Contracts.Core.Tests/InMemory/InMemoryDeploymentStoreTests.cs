@@ -1,0 +1,93 @@
+using Hokusai.Contracts.InMemory;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Hokusai.Contracts.Core.Tests.InMemory;
+
+public sealed class InMemoryDeploymentStoreTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    private InMemoryDeploymentStore Create() => new(Options.Create(new HokusaiContractsOptions { Jobs = { Retention = TimeSpan.FromDays(7) } }), _time);
+
+    private DeploymentJob Job(string model = "m1", string owner = "alice", string? key = null) => new()
+    {
+        Id = Guid.NewGuid(),
+        Owner = owner,
+        Request = Jobs.EngineHarness.Request(model),
+        RequestHash = "h-" + model,
+        IdempotencyKey = key,
+        CreatedAt = _time.GetUtcNow(),
+        UpdatedAt = _time.GetUtcNow(),
+    };
+
+    [Fact]
+    public async Task TryUpdateAsync_StaleVersion_IsRejected()
+    {
+        var store = Create();
+        var job = Job();
+        await store.TryCreateAsync(job, default);
+
+        Assert.True(await store.TryUpdateAsync(job with { Version = 2, Progress = 10 }, default));
+        Assert.False(await store.TryUpdateAsync(job with { Version = 2, Progress = 20 }, default));
+        Assert.Equal(10, (await store.GetAsync(job.Id, default))!.Progress);
+    }
+
+    [Fact]
+    public async Task TryUpdateAsync_Completed_KeepsClaimAndExpiresAfterRetention()
+    {
+        var store = Create();
+        var job = Job();
+        await store.TryCreateAsync(job, default);
+        await store.TryUpdateAsync(job with { Version = 2, Status = DeploymentStatus.Completed }, default);
+
+        Assert.Equal(job.Id, await store.GetModelClaimAsync("m1", default));
+        Assert.Equal(CreateJobOutcome.ModelAlreadyDeployed, (await store.TryCreateAsync(Job(), default)).Outcome);
+
+        _time.Advance(TimeSpan.FromDays(7) + TimeSpan.FromSeconds(1));
+        Assert.Null(await store.GetAsync(job.Id, default));
+    }
+
+    [Fact]
+    public async Task TryUpdateAsync_Failed_ReleasesClaim()
+    {
+        var store = Create();
+        var job = Job();
+        await store.TryCreateAsync(job, default);
+        await store.TryUpdateAsync(job with { Version = 2, Status = DeploymentStatus.Failed }, default);
+
+        Assert.Null(await store.GetModelClaimAsync("m1", default));
+        Assert.Equal(CreateJobOutcome.Created, (await store.TryCreateAsync(Job(), default)).Outcome);
+    }
+
+    [Fact]
+    public async Task TryCreateAsync_ConcurrentSameModel_CreatesExactlyOne()
+    {
+        var store = Create();
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(() => store.TryCreateAsync(Job(owner: "o" + i), default))));
+
+        Assert.Single(results, r => r.Outcome == CreateJobOutcome.Created);
+        Assert.Equal(49, results.Count(r => r.Outcome == CreateJobOutcome.ModelInProgress));
+    }
+
+    [Fact]
+    public async Task GetUnfinishedAsync_MixedStatuses_ReturnsPendingAndProcessingOnly()
+    {
+        var store = Create();
+        var a = Job("a");
+        var b = Job("b");
+        var c = Job("c");
+        foreach (var j in new[] { a, b, c })
+        {
+            await store.TryCreateAsync(j, default);
+        }
+
+        await store.TryUpdateAsync(b with { Version = 2, Status = DeploymentStatus.Processing }, default);
+        await store.TryUpdateAsync(c with { Version = 2, Status = DeploymentStatus.Completed }, default);
+
+        Assert.Equal([a.Id, b.Id], await store.GetUnfinishedAsync(default));
+        var counts = await store.CountByStatusAsync(default);
+        Assert.Equal(1, counts[DeploymentStatus.Completed]);
+        Assert.Equal(1, counts[DeploymentStatus.Pending]);
+    }
+}
