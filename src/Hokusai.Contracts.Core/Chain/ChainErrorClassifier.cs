@@ -69,6 +69,7 @@ internal static class ChainErrorClassifier
         return data switch
         {
             null => null,
+            string text => text,
             JValue { Type: JTokenType.String } value => value.Value<string>(),
             JObject obj when obj["data"] is JValue { Type: JTokenType.String } nested => nested.Value<string>(),
             _ => null,

@@ -12,7 +12,17 @@ public sealed class ChainErrorClassifierTests
         JsonRpc.Selector(signature) + Convert.ToHexStringLower(new ABIEncode().GetABIEncoded(values));
 
     private static RpcResponseException Rpc(int code, string message, string? data = null) =>
-        new(new RpcError(code, message, data is null ? null : new JValue(data)));
+        new(new RpcError(code, message, data));
+
+    [Fact]
+    public void Classify_RevertDataAsJsonToken_IsDecodedToo()
+    {
+        var data = Encode("ModelNotRegistered(string)", new ABIValue("string", "m"));
+
+        var error = ChainErrorClassifier.Classify(new RpcResponseException(new RpcError(3, "execution reverted", new JValue(data))));
+
+        Assert.Equal("ModelNotRegistered", error.RevertReason);
+    }
 
     [Fact]
     public void Classify_RevertWithCustomErrorData_ReturnsRevertedWithErrorName()
