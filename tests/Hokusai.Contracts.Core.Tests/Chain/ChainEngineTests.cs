@@ -323,6 +323,93 @@ public sealed class ChainEngineTests(DevChainFixture fixture)
         Assert.Contains("all 2 RPC endpoints failed", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(429)]
+    [InlineData(503)]
+    public async Task GetStatus_FirstRpcUrlAnswersHttpError_FailsOverToLiveOne(int status)
+    {
+        using var failing = new FailingEndpoint(status, hang: false);
+        var client = fixture.CreateClient(o =>
+        {
+            o.RpcUrls.Clear();
+            o.RpcUrls.Add(failing.Url);
+            o.RpcUrls.Add(fixture.Chain.RpcUrl);
+        });
+
+        var status1 = await client.GetStatusAsync(Timeout);
+
+        Assert.True(failing.Requests > 0);
+        Assert.Equal(fixture.Chain.RpcUrl, status1.ActiveRpc);
+    }
+
+    [Fact]
+    public async Task GetStatus_FirstRpcUrlHangs_TimesOutAndFailsOver()
+    {
+        using var hanging = new FailingEndpoint(200, hang: true);
+        var client = fixture.CreateClient(o =>
+        {
+            o.RpcTimeout = TimeSpan.FromMilliseconds(500);
+            o.RpcUrls.Clear();
+            o.RpcUrls.Add(hanging.Url);
+            o.RpcUrls.Add(fixture.Chain.RpcUrl);
+        });
+
+        var status = await client.GetStatusAsync(Timeout);
+
+        Assert.Equal(fixture.Chain.RpcUrl, status.ActiveRpc);
+    }
+
+    /// <summary>An HTTP endpoint that answers every request with an error status, or never.</summary>
+    private sealed class FailingEndpoint : IDisposable
+    {
+        private readonly System.Net.HttpListener _listener = new();
+        private readonly CancellationTokenSource _stop = new();
+        private int _requests;
+
+        public FailingEndpoint(int status, bool hang)
+        {
+            var port = FreePort();
+            Url = $"http://127.0.0.1:{port}/";
+            _listener.Prefixes.Add(Url);
+            _listener.Start();
+            _ = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    System.Net.HttpListenerContext context;
+                    try
+                    {
+                        context = await _listener.GetContextAsync();
+                    }
+                    catch (Exception)
+                    {
+                        return;
+                    }
+
+                    Interlocked.Increment(ref _requests);
+                    if (hang)
+                    {
+                        continue;
+                    }
+
+                    context.Response.StatusCode = status;
+                    context.Response.Close();
+                }
+            });
+        }
+
+        public string Url { get; }
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Close();
+            _stop.Dispose();
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
