@@ -91,7 +91,7 @@ public class TokenDeploymentBenchmarks
                 .WithStrategy(RunStrategy.Monitoring)
                 .WithLaunchCount(1)
                 .WithWarmupCount(2)
-                .WithIterationCount(15)
+                .WithIterationCount(20)
                 .WithInvocationCount(1)
                 .WithUnrollFactor(1)
                 .WithToolchain(InProcessEmitToolchain.Instance)
