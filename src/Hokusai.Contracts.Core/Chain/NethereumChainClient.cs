@@ -68,6 +68,9 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
     /// <summary>How often the network fee is re-read while it is above the cap.</summary>
     internal TimeSpan FeeRecheckInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Prices legacy transactions even where the chain has a base fee (legacy signing is otherwise only reachable on pre-London chains).</summary>
+    internal bool UseLegacyTransactions { get; init; }
+
     internal string ActiveRpc => _pool.ActiveDisplayUrl;
 
     /// <inheritdoc />
@@ -319,7 +322,7 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
     private async Task<NetworkFees> ReadNetworkFeesAsync(CancellationToken cancellationToken)
     {
         var block = await _pool.ExecuteAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(BlockParameter.CreateLatest()), cancellationToken);
-        if (block?.BaseFeePerGas is { } baseFee)
+        if (!UseLegacyTransactions && block?.BaseFeePerGas is { } baseFee)
         {
             BigInteger tip;
             try

@@ -31,8 +31,6 @@ internal sealed class RpcEndpointPool : IDisposable
     /// <summary>The endpoint currently preferred, credentials stripped.</summary>
     internal string ActiveDisplayUrl => _endpoints[Volatile.Read(ref _active)].DisplayUrl;
 
-    internal int Count => _endpoints.Length;
-
     internal async Task<T> ExecuteAsync<T>(string operation, Func<IWeb3, Task<T>> call, CancellationToken cancellationToken)
     {
         var start = Volatile.Read(ref _active);

@@ -35,19 +35,19 @@ public sealed partial class DevChain : IAsyncDisposable
     ];
 
     private readonly Process _process;
-    private readonly OutputTail _output;
     private int _disposed;
 
-    private DevChain(Process process, OutputTail output, string rpcUrl, long chainId)
+    private DevChain(Process process, string rpcUrl, long chainId)
     {
         _process = process;
-        _output = output;
         RpcUrl = rpcUrl;
         ChainId = chainId;
         var accounts = DevKeys.Select(k => new DevChainAccount(new EthECKey(k).GetPublicAddress(), k)).ToArray();
         DeployerPrivateKey = accounts[0].PrivateKey;
         DeployerAddress = accounts[0].Address;
         TestAccounts = accounts[1..];
+        // Should the host exit without disposing, the node must not outlive it.
+        AppDomain.CurrentDomain.ProcessExit += StopOnProcessExit;
     }
 
     /// <summary>The node's JSON-RPC URL (http://127.0.0.1:port).</summary>
@@ -115,7 +115,7 @@ public sealed partial class DevChain : IAsyncDisposable
         try
         {
             var port = await output.Listening.WaitAsync(timeout.Token);
-            chain = new DevChain(process, output, $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", options.ChainId);
+            chain = new DevChain(process, $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", options.ChainId);
             await chain.DeployAsync(timeout.Token);
             return chain;
         }
@@ -175,6 +175,7 @@ public sealed partial class DevChain : IAsyncDisposable
             return;
         }
 
+        AppDomain.CurrentDomain.ProcessExit -= StopOnProcessExit;
         Stop(_process);
         try
         {
@@ -251,6 +252,7 @@ public sealed partial class DevChain : IAsyncDisposable
         };
         chainOptions.RpcUrls.Add(RpcUrl);
         using var client = new NethereumChainClient(chainOptions, NullLoggerFactory.Instance, TimeProvider.System);
+        await WaitUntilAnsweringAsync(client, cancellationToken);
 
         // The CREATE addresses are known once signed, so both deployments go out before either is mined.
         var registry = await client.PrepareDeploymentAsync(new ModelRegistryDeployment(), null, cancellationToken);
@@ -268,6 +270,24 @@ public sealed partial class DevChain : IAsyncDisposable
         await client.BroadcastAsync(grant, cancellationToken);
         await client.WaitForReceiptAsync(grant.Hash, null, cancellationToken);
     }
+
+    private static async Task WaitUntilAnsweringAsync(NethereumChainClient client, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await client.GetStatusAsync(cancellationToken);
+                return;
+            }
+            catch (ChainException ex) when (ex.IsTransient)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+        }
+    }
+
+    private void StopOnProcessExit(object? sender, EventArgs e) => Stop(_process);
 
     private static void Stop(Process process)
     {

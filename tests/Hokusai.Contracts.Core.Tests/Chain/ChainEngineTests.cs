@@ -174,6 +174,38 @@ public sealed class ChainEngineTests(DevChainFixture fixture)
     }
 
     [Fact]
+    public async Task PrepareTokenDeployment_Eip1559Chain_SendsType2WithinQuotedFees()
+    {
+        var client = fixture.CreateClient();
+        var transaction = await client.PrepareTokenDeploymentAsync("Typed", "TY", null, Timeout);
+        var receipt = await SendAsync(client, transaction);
+
+        var sent = await fixture.Rpc.CallRawAsync("eth_getTransactionByHash", transaction.Hash);
+        Assert.Equal("0x2", sent.GetProperty("type").GetString());
+        var maxFee = JsonRpc.ParseQuantity(sent.GetProperty("maxFeePerGas").GetString()!);
+        var tip = JsonRpc.ParseQuantity(sent.GetProperty("maxPriorityFeePerGas").GetString()!);
+        Assert.True(receipt.EffectiveGasPrice <= maxFee);
+        Assert.True(maxFee > tip);
+        var gasLimit = JsonRpc.ParseQuantity(sent.GetProperty("gas").GetString()!);
+        Assert.True(gasLimit >= receipt.GasUsed * 11 / 10, $"gas limit {gasLimit} should carry the 1.2x margin over {receipt.GasUsed}");
+    }
+
+    [Fact]
+    public async Task PrepareTokenDeployment_LegacyPricing_SendsType0AtGasPrice()
+    {
+        var client = fixture.CreateClient(fixture.Options(), legacy: true);
+        var transaction = await client.PrepareTokenDeploymentAsync("Legacy", "LG", null, Timeout);
+        var receipt = await SendAsync(client, transaction);
+
+        var sent = await fixture.Rpc.CallRawAsync("eth_getTransactionByHash", transaction.Hash);
+        Assert.True(receipt.Succeeded);
+        Assert.Equal(transaction.ContractAddress, receipt.ContractAddress);
+        Assert.Equal("0x0", sent.GetProperty("type").GetString());
+        Assert.Equal(JsonRpc.ParseQuantity(sent.GetProperty("gasPrice").GetString()!), receipt.EffectiveGasPrice);
+        Assert.Equal(fixture.Chain.ChainId, (long)JsonRpc.ParseQuantity(sent.GetProperty("chainId").GetString()!));
+    }
+
+    [Fact]
     public async Task Broadcast_SameTransactionTwice_SucceedsBothTimes()
     {
         var client = fixture.CreateClient();

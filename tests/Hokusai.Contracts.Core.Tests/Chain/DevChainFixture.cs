@@ -34,11 +34,12 @@ public sealed class DevChainFixture : IAsyncLifetime
     internal NethereumChainClient CreateClient(Action<ChainOptions>? configure = null) => CreateClient(Options(configure));
 
     /// <summary>A client over <paramref name="options"/>, which the test may keep changing (e.g. the fee cap).</summary>
-    internal NethereumChainClient CreateClient(ChainOptions options, TimeSpan? feeRecheck = null)
+    internal NethereumChainClient CreateClient(ChainOptions options, bool legacy = false)
     {
         var client = new NethereumChainClient(options, NullLoggerFactory.Instance, TimeProvider.System)
         {
-            FeeRecheckInterval = feeRecheck ?? TimeSpan.FromMilliseconds(100),
+            FeeRecheckInterval = TimeSpan.FromMilliseconds(100),
+            UseLegacyTransactions = legacy,
         };
         lock (_clients)
         {
