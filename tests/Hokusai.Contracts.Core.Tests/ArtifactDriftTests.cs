@@ -18,19 +18,66 @@ public sealed class ArtifactDriftTests
         throw new InvalidOperationException("Repository root (contracts/compile.js) not found above " + AppContext.BaseDirectory);
     }
 
-    [Fact]
-    public async Task CompileCheck_CommittedArtefacts_MatchFreshCompile()
+    private static async Task<(int ExitCode, string Output)> CheckAsync(string root)
     {
-        var start = new ProcessStartInfo("node") { WorkingDirectory = RepoRoot(), RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo("node") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("contracts/compile.js");
         start.ArgumentList.Add("--check");
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
 
-        Assert.True(process.ExitCode == 0, $"contracts/compile.js --check failed ({process.ExitCode}): {await stdout}{await stderr}");
-        Assert.Contains("match a fresh compile", await stdout, StringComparison.Ordinal);
+    [Fact]
+    public async Task CompileCheck_CommittedArtefacts_MatchFreshCompile()
+    {
+        var (exitCode, output) = await CheckAsync(RepoRoot());
+
+        Assert.True(exitCode == 0, $"contracts/compile.js --check failed ({exitCode}): {output}");
+        Assert.Contains("match a fresh compile", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CompileCheck_ArtefactEditedByHand_FailsNamingIt()
+    {
+        var root = RepoRoot();
+        var copy = Directory.CreateTempSubdirectory("hokusai-drift-");
+        try
+        {
+            var contracts = Directory.CreateDirectory(Path.Combine(copy.FullName, "contracts", "artifacts"));
+            foreach (var file in Directory.GetFiles(Path.Combine(root, "contracts")))
+            {
+                File.Copy(file, Path.Combine(copy.FullName, "contracts", Path.GetFileName(file)));
+            }
+
+            foreach (var file in Directory.GetFiles(Path.Combine(root, "contracts", "artifacts")))
+            {
+                File.Copy(file, Path.Combine(contracts.FullName, Path.GetFileName(file)));
+            }
+
+            File.CreateSymbolicLink(Path.Combine(copy.FullName, "node_modules"), Path.Combine(root, "node_modules"));
+            var edited = Path.Combine(contracts.FullName, "ModelRegistry.json");
+            File.WriteAllText(edited, File.ReadAllText(edited).Replace("\"bytecode\": \"0x60", "\"bytecode\": \"0x61", StringComparison.Ordinal));
+
+            var (exitCode, output) = await CheckAsync(copy.FullName);
+
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains("ModelRegistry", output, StringComparison.Ordinal);
+            Assert.Contains("npm run compile", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            // Remove the link itself first so the recursive delete can never reach the real node_modules.
+            var link = new FileInfo(Path.Combine(copy.FullName, "node_modules"));
+            if (link.LinkTarget is not null)
+            {
+                link.Delete();
+            }
+
+            copy.Delete(recursive: true);
+        }
     }
 
     [Theory]

@@ -206,6 +206,27 @@ public sealed class ChainEngineTests(DevChainFixture fixture)
     }
 
     [Fact]
+    public async Task PrepareTokenDeployment_ParallelBeforeAnyBroadcast_ConsecutiveNoncesMinedInAnyArrivalOrder()
+    {
+        var client = fixture.CreateClient();
+        await client.ResyncNonceAsync(Timeout);
+
+        var prepared = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => client.PrepareTokenDeploymentAsync($"P{i}", $"P{i}", null, Timeout)));
+        var nonces = prepared.Select(p => p.Nonce).Order().ToArray();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => nonces[0] + (ulong)i), nonces);
+        Assert.Equal(10, prepared.Select(p => p.ContractAddress).Distinct().Count());
+
+        // Highest nonce first: the node holds the later ones until the gap closes.
+        foreach (var transaction in prepared.OrderByDescending(p => p.Nonce))
+        {
+            await client.BroadcastAsync(transaction, Timeout);
+        }
+
+        var receipts = await Task.WhenAll(prepared.Select(p => client.WaitForReceiptAsync(p.Hash, null, Timeout)));
+        Assert.All(receipts, r => Assert.True(r.Succeeded));
+    }
+
+    [Fact]
     public async Task Broadcast_SameTransactionTwice_SucceedsBothTimes()
     {
         var client = fixture.CreateClient();
