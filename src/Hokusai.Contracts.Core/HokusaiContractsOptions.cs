@@ -99,6 +99,12 @@ public sealed class JobEngineOptions
     /// <summary>Estimated seconds to completion reported on acceptance.</summary>
     public int EstimatedCompletionSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// How long one run waits for a receipt before looking the transaction up again (and re-broadcasting
+    /// it if the node dropped it). The job is not failed: it is retried.
+    /// </summary>
+    public TimeSpan ReceiptTimeout { get; set; } = TimeSpan.FromMinutes(3);
+
     /// <summary>On shutdown, how long in-flight jobs may keep going before they are parked (left resumable).</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 

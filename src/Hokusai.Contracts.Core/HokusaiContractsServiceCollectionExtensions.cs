@@ -1,4 +1,5 @@
 using Hokusai.Contracts;
+using Hokusai.Contracts.Chain;
 using Hokusai.Contracts.InMemory;
 using Hokusai.Contracts.Jobs;
 using Microsoft.Extensions.Configuration;
@@ -50,6 +51,8 @@ public static class HokusaiContractsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiContractsOptions>, HokusaiContractsOptionsRulesValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+
+        services.AddChainClient();
 
         services.TryAddSingleton<IDeploymentStore, InMemoryDeploymentStore>();
         services.TryAddSingleton<IDeploymentQueue, InMemoryDeploymentQueue>();

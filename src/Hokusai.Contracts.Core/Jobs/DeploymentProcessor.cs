@@ -309,7 +309,17 @@ internal sealed partial class DeploymentProcessor(
             LogSent(logger, context.Job.Id, what, sent.Hash, sent.Nonce);
         }
 
-        return await chain.WaitForReceiptAsync(sent.Hash, progress, cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.Jobs.ReceiptTimeout);
+        try
+        {
+            return await chain.WaitForReceiptAsync(sent.Hash, progress, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not lost, just slow or dropped: the retry looks it up and re-broadcasts the same bytes.
+            throw new ChainException(ChainErrorKind.Transient, $"No receipt for the {what} {sent.Hash} within {options.Value.Jobs.ReceiptTimeout}.");
+        }
     }
 
     private async Task FailAsync(JobContext context, DeploymentError error, CancellationToken cancellationToken)

@@ -224,3 +224,26 @@ public sealed class DeploymentEngineTests
         await h.DisposeAsync();
     }
 }
+
+public sealed class DeploymentEngineReceiptTimeoutTests
+{
+    [Fact]
+    public async Task Engine_NodeDropsPendingTransaction_RebroadcastsAfterReceiptTimeoutAndCompletes()
+    {
+        var chain = new FakeChainClient { HoldReceipts = true };
+        await using var h = EngineHarness.Create(o => o.Jobs.ReceiptTimeout = TimeSpan.FromMilliseconds(200), chain);
+        await h.StartAsync();
+        var id = (await h.Service.SubmitAsync(EngineHarness.Submission(), default)).Job!.Id;
+        var sent = (await h.WaitForAsync(id, j => j.Transactions.TokenDeployment is not null)).Transactions.TokenDeployment!;
+        var broadcastsBefore = chain.Broadcasts;
+
+        chain.Forget(sent.Hash);
+        chain.HoldReceipts = false;
+        var done = await h.WaitForAsync(id, j => j.Status.IsFinal());
+
+        Assert.Equal(DeploymentStatus.Completed, done.Status);
+        Assert.Equal(sent.Hash, done.TokenDetails!.TransactionHash);
+        Assert.True(chain.Broadcasts > broadcastsBefore);
+        Assert.Equal(1, chain.TokensDeployed);
+    }
+}
