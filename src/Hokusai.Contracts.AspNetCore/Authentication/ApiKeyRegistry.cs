@@ -25,7 +25,7 @@ internal sealed partial class ApiKeyRegistry
 
     public int Count => _entries.Length;
 
-    [GeneratedRegex("^[A-Za-z0-9_.@-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_.@-]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
     /// <summary>The identity owning <paramref name="presentedKey"/>, or null.</summary>

@@ -24,19 +24,19 @@ internal static partial class DeploymentRequestValidator
     /// <summary>2^256 - 1, the largest ERC-20 amount.</summary>
     public static readonly BigInteger MaxSupply = BigInteger.Pow(2, 256) - 1;
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}\\z", RegexOptions.CultureInvariant)]
     internal static partial Regex ModelIdPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9 _-]{1,50}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9 _-]{1,50}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TokenNamePattern();
 
-    [GeneratedRegex("^[A-Z0-9-]{1,10}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Z0-9-]{1,10}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TokenSymbolPattern();
 
-    [GeneratedRegex("^[0-9]{1,78}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[0-9]{1,78}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex DecimalPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9 _.:/-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9 _.:/-]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex PerformanceMetricPattern();
 
     /// <summary>Validates <paramref name="root"/>; returns the request, or null with <paramref name="errors"/> filled.</summary>
