@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -174,8 +175,21 @@ internal sealed class DeploymentMetadataBody
     public IDictionary<string, string>? Tags { get; init; }
 }
 
-/// <summary>Serializer settings of every envelope: camelCase, ISO-8601 UTC timestamps.</summary>
+/// <summary>Serializer settings of every envelope: camelCase, ISO-8601 UTC timestamps with milliseconds.</summary>
 internal static class ApiJson
 {
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new UtcTimestampConverter() },
+    };
+
+    /// <summary>Writes <c>2026-01-02T03:04:05.123Z</c>, the format of JavaScript's <c>toISOString()</c> the original clients parse.</summary>
+    private sealed class UtcTimestampConverter : JsonConverter<DateTime>
+    {
+        public override DateTime Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.GetDateTime().ToUniversalTime();
+
+        public override void Write(Utf8JsonWriter writer, DateTime value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+    }
 }
