@@ -58,6 +58,7 @@ public static class HokusaiApiServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiAuthenticationOptions>, HokusaiAuthenticationOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeyRegistry>();
+        services.AddSingleton<Http.RequestRateLimiter>();
 
         services.AddAuthentication()
             .AddPolicyScheme(HokusaiAuthenticationDefaults.Scheme, "API key or JWT", options => options.ForwardDefaultSelector = SelectScheme)

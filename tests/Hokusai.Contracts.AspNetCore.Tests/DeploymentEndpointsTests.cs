@@ -537,6 +537,7 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.SendAsync(new HttpMethod(method), url);
 
         await response.ErrorAsync(405, "METHOD_NOT_ALLOWED");
+        Assert.NotEmpty(response.Content.Headers.Allow);
     }
 
     [Fact]

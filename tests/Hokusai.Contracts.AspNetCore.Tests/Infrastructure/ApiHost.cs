@@ -45,7 +45,7 @@ internal sealed class ApiHost : IAsyncDisposable
         ["JWT_AUDIENCE"] = JwtAudience,
     };
 
-    public static async Task<ApiHost> StartAsync(Action<Dictionary<string, string?>>? configure = null)
+    public static async Task<ApiHost> StartAsync(Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null)
     {
         var settings = DefaultSettings();
         configure?.Invoke(settings);
@@ -59,6 +59,7 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.AddSingleton<IDeploymentService>(service);
         builder.Services.AddOptions<HokusaiContractsOptions>();
         builder.Services.AddHokusaiApi(builder.Configuration);
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseHokusaiContracts();
