@@ -35,6 +35,9 @@ public sealed class OpenApiDocumentTests
             Assert.Contains(status, responses);
         }
 
+        var unauthorized = operation["responses"]!["401"]!["description"]!.GetValue<string>();
+        Assert.Contains("INVALID_TOKEN", unauthorized);
+        Assert.Contains("TOKEN_EXPIRED", unauthorized);
         var security = operation["security"]!.AsArray().SelectMany(s => s!.AsObject().Select(p => p.Key)).ToList();
         Assert.Equal(["ApiKey", "Bearer"], security);
     }

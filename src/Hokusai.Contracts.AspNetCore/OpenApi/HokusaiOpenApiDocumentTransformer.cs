@@ -37,9 +37,33 @@ internal sealed class HokusaiOpenApiDocumentTransformer : IOpenApiDocumentTransf
         return Task.CompletedTask;
     }
 
-    /// <summary>Marks an operation as accepting either scheme.</summary>
+    /// <summary>The error codes each status can carry, for the response descriptions.</summary>
+    private static readonly Dictionary<string, string> ErrorDescriptions = new(StringComparer.Ordinal)
+    {
+        ["400"] = "VALIDATION_ERROR: invalid body field, malformed JSON, non-UUID id or bad query; details lists {field, message}.",
+        ["401"] = "INVALID_TOKEN (missing or invalid credentials) or TOKEN_EXPIRED (expired JWT); see WWW-Authenticate.",
+        ["403"] = "UNAUTHORIZED: userAddress differs from the JWT's address claim.",
+        ["404"] = "DEPLOYMENT_NOT_FOUND: no such deployment for the caller.",
+        ["409"] = "TOKEN_ALREADY_EXISTS or DEPLOYMENT_IN_PROGRESS (create); DEPLOYMENT_NOT_CANCELLABLE (cancel).",
+        ["413"] = "VALIDATION_ERROR: the body is over 64 KiB.",
+        ["415"] = "UNSUPPORTED_MEDIA_TYPE: the body is not JSON.",
+        ["422"] = "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with another body.",
+        ["429"] = "RATE_LIMIT_EXCEEDED: quota used up; Retry-After and RateLimit-* headers say when to retry.",
+        ["500"] = "INTERNAL_ERROR: unexpected failure, no details exposed.",
+        ["503"] = "SERVICE_UNAVAILABLE: a dependency is down; retryable, see Retry-After.",
+    };
+
+    /// <summary>Marks an operation as accepting either scheme and names the error codes of its error responses.</summary>
     internal static Task AddSecurityAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            if (response is OpenApiResponse concrete && ErrorDescriptions.TryGetValue(status, out var description))
+            {
+                concrete.Description = description;
+            }
+        }
+
         operation.Security ??= [];
         operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeySchemeId, context.Document)] = [] });
         operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerSchemeId, context.Document)] = [] });
