@@ -1,0 +1,20 @@
+namespace Hokusai.Contracts.AspNetCore;
+
+/// <summary>Names of the API's authentication schemes and authorization policy.</summary>
+public static class HokusaiAuthenticationDefaults
+{
+    /// <summary>The policy scheme that picks <see cref="ApiKeyScheme"/> or <see cref="JwtScheme"/> by header.</summary>
+    public const string Scheme = "Hokusai";
+
+    /// <summary>The API-key scheme (header <see cref="ApiKeyHeader"/>).</summary>
+    public const string ApiKeyScheme = "HokusaiApiKey";
+
+    /// <summary>The JWT bearer scheme.</summary>
+    public const string JwtScheme = "HokusaiJwt";
+
+    /// <summary>The authorization policy required by every API route.</summary>
+    public const string Policy = "Hokusai";
+
+    /// <summary>The header carrying an API key.</summary>
+    public const string ApiKeyHeader = "X-API-Key";
+}
