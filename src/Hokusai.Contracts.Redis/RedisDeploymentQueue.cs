@@ -1,0 +1,298 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hokusai.Contracts.Redis;
+
+/// <summary>
+/// A durable queue on a Redis Stream read through one consumer group; every process is a consumer. An entry
+/// stays in the group's pending list until acknowledged; while this process holds it, a keep-alive resets its
+/// idle time, so only a dead consumer's entries go idle long enough for another replica to reclaim them.
+/// </summary>
+internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDisposable
+{
+    private const string JobIdField = "jobId";
+
+    // KEYS: stream. ARGV: group, entry id.
+    private const string AcknowledgeScript = """
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+        return redis.call('XDEL', KEYS[1], ARGV[2])
+        """;
+
+    // KEYS: stream. ARGV: group, consumer, entry ids. Resets the idle time of the entries this consumer still
+    // owns and returns the ids it no longer owns (acknowledged, or reclaimed by another consumer).
+    private const string KeepAliveScript = """
+        local gone = {}
+        for i = 3, #ARGV do
+          local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+          if pending[1] and pending[1][2] == ARGV[2] then
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+          else
+            gone[#gone + 1] = ARGV[i]
+          end
+        end
+        return gone
+        """;
+
+    private readonly RedisExecutor _redis;
+    private readonly RedisKey _stream;
+    private readonly string _group;
+    private readonly TimeSpan _claimIdle;
+    private readonly TimeSpan _pollInterval;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private Task? _keepAlive;
+    private volatile bool _groupReady;
+    private bool _disposed;
+
+    public RedisDeploymentQueue(RedisExecutor redis, IOptions<RedisContractsOptions> options, ILogger<RedisDeploymentQueue> logger)
+    {
+        _redis = redis;
+        _stream = redis.Keys.Stream;
+        _group = options.Value.ConsumerGroup;
+        ConsumerName = options.Value.ConsumerName ?? DefaultConsumerName();
+        _claimIdle = options.Value.ClaimIdleTimeout;
+        _pollInterval = options.Value.PollInterval;
+        _logger = logger;
+    }
+
+    /// <summary>This process's consumer name in the group.</summary>
+    public string ConsumerName { get; }
+
+    public bool IsDurable => true;
+
+    public async ValueTask EnqueueAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await _redis.RunAsync(db => db.StreamAddAsync(_stream, JobIdField, jobId.ToString("D")), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<QueueItem?> DequeueAsync(CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var delay = _pollInterval;
+            try
+            {
+                var item = await TryReclaimAsync(cancellationToken).ConfigureAwait(false)
+                    ?? await TryReadNewAsync(cancellationToken).ConfigureAwait(false);
+                if (item is not null)
+                {
+                    Track(item.DeliveryId);
+                    return item;
+                }
+
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (StoreUnavailableException ex)
+            {
+                // The engine keeps waiting for work through an outage; back off while Redis is away.
+                failures++;
+                LogDequeueFailed(_logger, ex);
+                delay = TimeSpan.FromMilliseconds(Math.Min(250 * (1 << Math.Min(failures, 3)), 2000));
+            }
+
+            try
+            {
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return null;
+    }
+
+    public async ValueTask AcknowledgeAsync(QueueItem item, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        await _redis.RunAsync(db => db.ScriptEvaluateAsync(AcknowledgeScript, [_stream], [_group, item.DeliveryId]), cancellationToken).ConfigureAwait(false);
+        _inFlight.TryRemove(item.DeliveryId, out _);
+    }
+
+    public async ValueTask<long> GetDepthAsync(CancellationToken cancellationToken) =>
+        // Acknowledged entries are deleted, so the length is what waits plus what is delivered but unacknowledged.
+        await _redis.RunAsync(db => db.StreamLengthAsync(_stream), cancellationToken).ConfigureAwait(false);
+
+    private async Task<QueueItem?> TryReclaimAsync(CancellationToken cancellationToken)
+    {
+        var claimed = await WithGroupAsync(
+            db => db.StreamAutoClaimAsync(_stream, _group, ConsumerName, (long)_claimIdle.TotalMilliseconds, "0-0", 1),
+            cancellationToken).ConfigureAwait(false);
+        foreach (var entry in claimed.ClaimedEntries)
+        {
+            var pending = await _redis.RunAsync(
+                db => db.StreamPendingMessagesAsync(_stream, _group, 1, ConsumerName, entry.Id, entry.Id),
+                cancellationToken).ConfigureAwait(false);
+            var deliveries = pending.Length > 0 ? pending[0].DeliveryCount : 2;
+            var item = await ToItemAsync(entry, deliveries, cancellationToken).ConfigureAwait(false);
+            if (item is not null)
+            {
+                LogReclaimed(_logger, item.JobId, item.DeliveryId, deliveries);
+                return item;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<QueueItem?> TryReadNewAsync(CancellationToken cancellationToken)
+    {
+        var entries = await WithGroupAsync(
+            db => db.StreamReadGroupAsync(_stream, _group, ConsumerName, StreamPosition.NewMessages, 1),
+            cancellationToken).ConfigureAwait(false);
+        foreach (var entry in entries)
+        {
+            var item = await ToItemAsync(entry, 1, cancellationToken).ConfigureAwait(false);
+            if (item is not null)
+            {
+                return item;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<QueueItem?> ToItemAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
+    {
+        var value = entry[JobIdField];
+        if (!value.IsNull && Guid.TryParse((string)value!, out var jobId))
+        {
+            return new QueueItem(jobId, entry.Id!, deliveries);
+        }
+
+        // Not ours to process and never will be: drop it rather than redeliver it forever.
+        LogMalformedEntry(_logger, entry.Id.ToString());
+        await _redis.RunAsync(db => db.ScriptEvaluateAsync(AcknowledgeScript, [_stream], [_group, entry.Id]), cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>Runs a group command, creating the group (and the stream) when it does not exist yet or was lost.</summary>
+    private async Task<T> WithGroupAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        if (!_groupReady)
+        {
+            await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await _redis.RunAsync(operation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+        {
+            _groupReady = false;
+            await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
+            return await _redis.RunAsync(operation, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task EnsureGroupAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // From the start of the stream, so entries added before the group existed are not skipped.
+            await _redis.RunAsync(db => db.StreamCreateConsumerGroupAsync(_stream, _group, "0", createStream: true), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // Another replica created it first.
+        }
+
+        _groupReady = true;
+    }
+
+    private void Track(string deliveryId)
+    {
+        _inFlight[deliveryId] = 0;
+        lock (_gate)
+        {
+            if (_keepAlive is null && !_disposed)
+            {
+                _keepAlive = Task.Run(() => KeepAliveAsync(_stopping.Token));
+            }
+        }
+    }
+
+    private async Task KeepAliveAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(_claimIdle / 3, TimeProvider.System);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                var ids = _inFlight.Keys.ToArray();
+                if (ids.Length == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    RedisValue[] args = [_group, ConsumerName, .. ids.Select(id => (RedisValue)id)];
+                    var gone = await _redis.RunAsync(db => db.ScriptEvaluateAsync(KeepAliveScript, [_stream], args), stopping).ConfigureAwait(false);
+                    foreach (var id in (RedisResult[])gone!)
+                    {
+                        _inFlight.TryRemove((string)id!, out _);
+                    }
+                }
+                catch (StoreUnavailableException ex)
+                {
+                    LogKeepAliveFailed(_logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task? keepAlive;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            keepAlive = _keepAlive;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (keepAlive is not null)
+        {
+            await keepAlive.ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    internal static string DefaultConsumerName() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}");
+
+    [LoggerMessage(EventId = 4110, Level = LogLevel.Warning, Message = "Reading the job stream failed; retrying")]
+    private static partial void LogDequeueFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4111, Level = LogLevel.Information, Message = "Reclaimed job {JobId} (entry {EntryId}) from an idle consumer; delivery {DeliveryCount}")]
+    private static partial void LogReclaimed(ILogger logger, Guid jobId, string? entryId, int deliveryCount);
+
+    [LoggerMessage(EventId = 4112, Level = LogLevel.Warning, Message = "Dropped stream entry {EntryId} without a job id")]
+    private static partial void LogMalformedEntry(ILogger logger, string? entryId);
+
+    [LoggerMessage(EventId = 4113, Level = LogLevel.Warning, Message = "Refreshing in-flight stream entries failed; retrying")]
+    private static partial void LogKeepAliveFailed(ILogger logger, Exception exception);
+}
