@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -88,6 +89,8 @@ public static class HokusaiContractsRedisExtensions
         services.AddSingleton(new RedisConnectionSource(factory));
         services.RemoveAll<RedisConnection>();
         services.AddSingleton(sp => CreateConnection(sp, factory));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisConnectionWarmup>(
+            sp => new RedisConnectionWarmup(sp.GetRequiredService<RedisConnection>(), Logger<RedisConnectionWarmup>(sp))));
         services.TryAddSingleton(sp => new RedisExecutor(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<RedisContractsOptions>>()));
 
         services.TryAddSingleton(sp => new RedisDeploymentStore(

@@ -11,7 +11,7 @@ namespace Hokusai.Contracts.Redis;
 /// stays in the group's pending list until acknowledged; while this process holds it, a keep-alive resets its
 /// idle time, so only a dead consumer's entries go idle long enough for another replica to reclaim them.
 /// </summary>
-internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDisposable
+internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDisposable, IDisposable
 {
     private const string JobIdField = "jobId";
 
@@ -280,6 +280,8 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
 
         _stopping.Dispose();
     }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     internal static string DefaultConsumerName() =>
         string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}");

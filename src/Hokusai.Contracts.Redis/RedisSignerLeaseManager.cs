@@ -109,12 +109,14 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
             FencingToken = token;
             // The lease is ours for one TTL from when the acquiring command was sent; each renewal moves that on.
             _lost = new CancellationTokenSource(Remaining(acquiredAt));
+            // Kept apart from the source, which is disposed with the lease: callers may still look at it then.
+            Lost = _lost.Token;
             _renewal = Task.Run(RenewAsync);
         }
 
         public long FencingToken { get; }
 
-        public CancellationToken Lost => _lost.Token;
+        public CancellationToken Lost { get; }
 
         private TimeSpan Remaining(long sentAt)
         {

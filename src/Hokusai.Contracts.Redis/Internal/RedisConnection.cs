@@ -7,7 +7,7 @@ namespace Hokusai.Contracts.Redis;
 /// Holds the multiplexer: connects on first use (so start-up never blocks on Redis) and disposes it only
 /// when this package created it.
 /// </summary>
-internal sealed partial class RedisConnection : IAsyncDisposable
+internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 {
     private readonly Func<Task<IConnectionMultiplexer>> _connect;
     private readonly bool _owns;
@@ -92,6 +92,8 @@ internal sealed partial class RedisConnection : IAsyncDisposable
             // Nothing to release: the connection never came up.
         }
     }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [LoggerMessage(EventId = 4100, Level = LogLevel.Warning, Message = "Redis connection lost ({FailureType}, {ConnectionType}); reconnecting")]
     private static partial void LogConnectionFailed(ILogger logger, ConnectionFailureType failureType, ConnectionType connectionType, Exception? exception);

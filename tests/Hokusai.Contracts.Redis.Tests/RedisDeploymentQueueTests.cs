@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace Hokusai.Contracts.Redis.Tests;
+
+public sealed class RedisDeploymentQueueTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    private static readonly TimeSpan s_idle = TimeSpan.FromMilliseconds(600);
+
+    private TestApp Instance(string prefix, string consumer) =>
+        TestApp.Create(redis.Server.ConnectionString, prefix, o =>
+        {
+            o.ConsumerName = consumer;
+            o.ClaimIdleTimeout = s_idle;
+            o.PollInterval = TimeSpan.FromMilliseconds(20);
+        });
+
+    private static async Task<QueueItem> DequeueWithin(IDeploymentQueue queue, TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        var item = await queue.DequeueAsync(timeout.Token);
+        Assert.NotNull(item);
+        return item;
+    }
+
+    [Fact]
+    public async Task EnqueueDequeueAcknowledge_DeliversOnceThenEmpties()
+    {
+        await using var app = Instance(TestApp.NewPrefix(), "a");
+        var jobId = Guid.NewGuid();
+
+        await app.Queue.EnqueueAsync(jobId, CancellationToken.None);
+        Assert.Equal(1, await app.Queue.GetDepthAsync(CancellationToken.None));
+        var item = await DequeueWithin(app.Queue, TimeSpan.FromSeconds(5));
+
+        Assert.Equal(jobId, item.JobId);
+        Assert.Equal(1, item.DeliveryCount);
+        Assert.True(app.Queue.IsDurable);
+        Assert.Equal(1, await app.Queue.GetDepthAsync(CancellationToken.None));
+
+        await app.Queue.AcknowledgeAsync(item, CancellationToken.None);
+
+        Assert.Equal(0, await app.Queue.GetDepthAsync(CancellationToken.None));
+        var pending = await app.Database.StreamPendingAsync(app.Keys.Stream, "workers");
+        Assert.Equal(0, pending.PendingMessageCount);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_ItemsInOrder_EachDeliveredToOneConsumer()
+    {
+        var prefix = TestApp.NewPrefix();
+        await using var first = Instance(prefix, "a");
+        await using var second = Instance(prefix, "b");
+        var ids = Enumerable.Range(0, 6).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var id in ids)
+        {
+            await first.Queue.EnqueueAsync(id, CancellationToken.None);
+        }
+
+        var seen = new List<Guid>();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var item = await DequeueWithin(i % 2 == 0 ? first.Queue : second.Queue, TimeSpan.FromSeconds(5));
+            seen.Add(item.JobId);
+        }
+
+        Assert.Equal(ids, seen);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_Cancelled_ReturnsNull()
+    {
+        await using var app = Instance(TestApp.NewPrefix(), "a");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var watch = Stopwatch.StartNew();
+
+        var item = await app.Queue.DequeueAsync(cancel.Token);
+
+        Assert.Null(item);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task DequeueAsync_DeadConsumersEntry_IsReclaimedWithDeliveryCountTwo()
+    {
+        var prefix = TestApp.NewPrefix();
+        var jobId = Guid.NewGuid();
+        await using var survivor = Instance(prefix, "survivor");
+        var victim = Instance(prefix, "victim");
+        await victim.Queue.EnqueueAsync(jobId, CancellationToken.None);
+        var read = await DequeueWithin(victim.Queue, TimeSpan.FromSeconds(5));
+        Assert.Equal(1, read.DeliveryCount);
+        await victim.DisposeAsync(); // dies without acknowledging
+
+        var watch = Stopwatch.StartNew();
+        var reclaimed = await DequeueWithin(survivor.Queue, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(jobId, reclaimed.JobId);
+        Assert.Equal(read.DeliveryId, reclaimed.DeliveryId);
+        Assert.Equal(2, reclaimed.DeliveryCount);
+        Assert.True(watch.Elapsed >= s_idle - TimeSpan.FromMilliseconds(100), $"reclaimed after {watch.Elapsed}");
+        await survivor.Queue.AcknowledgeAsync(reclaimed, CancellationToken.None);
+        Assert.Equal(0, await survivor.Queue.GetDepthAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task DequeueAsync_LiveConsumersEntry_IsNotReclaimed()
+    {
+        var prefix = TestApp.NewPrefix();
+        await using var holder = Instance(prefix, "holder");
+        await using var other = Instance(prefix, "other");
+        await holder.Queue.EnqueueAsync(Guid.NewGuid(), CancellationToken.None);
+        var held = await DequeueWithin(holder.Queue, TimeSpan.FromSeconds(5));
+
+        using var wait = new CancellationTokenSource(s_idle * 4);
+        var stolen = await other.Queue.DequeueAsync(wait.Token);
+
+        Assert.Null(stolen);
+        var pending = await holder.Database.StreamPendingMessagesAsync(holder.Keys.Stream, "workers", 10, RedisValue.Null);
+        var entry = Assert.Single(pending);
+        Assert.Equal("holder", entry.ConsumerName);
+        Assert.Equal(1, entry.DeliveryCount);
+        await holder.Queue.AcknowledgeAsync(held, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_StreamAndGroupLost_RecreatesThem()
+    {
+        await using var app = Instance(TestApp.NewPrefix(), "a");
+        await app.Queue.EnqueueAsync(Guid.NewGuid(), CancellationToken.None);
+        await app.Queue.AcknowledgeAsync(await DequeueWithin(app.Queue, TimeSpan.FromSeconds(5)), CancellationToken.None);
+
+        await app.Database.KeyDeleteAsync(app.Keys.Stream);
+        var jobId = Guid.NewGuid();
+        await app.Queue.EnqueueAsync(jobId, CancellationToken.None);
+        var item = await DequeueWithin(app.Queue, TimeSpan.FromSeconds(5));
+
+        Assert.Equal(jobId, item.JobId);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_MalformedEntry_IsDroppedAndNextDelivered()
+    {
+        await using var app = Instance(TestApp.NewPrefix(), "a");
+        await app.Database.StreamAddAsync(app.Keys.Stream, "jobId", "not-a-guid");
+        var jobId = Guid.NewGuid();
+        await app.Queue.EnqueueAsync(jobId, CancellationToken.None);
+
+        var item = await DequeueWithin(app.Queue, TimeSpan.FromSeconds(5));
+
+        Assert.Equal(jobId, item.JobId);
+        Assert.Equal(1, await app.Queue.GetDepthAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ConsumerName_Default_HasMachinePidAndRandomPart()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        new TestBuilder(services).AddRedis(redis.Server.ConnectionString);
+        await using var provider = services.BuildServiceProvider();
+        var queue = provider.GetRequiredService<RedisDeploymentQueue>();
+        var other = RedisDeploymentQueue.DefaultConsumerName();
+
+        Assert.StartsWith($"{Environment.MachineName}:{Environment.ProcessId}:", queue.ConsumerName);
+        Assert.NotEqual(queue.ConsumerName, other);
+    }
+}
