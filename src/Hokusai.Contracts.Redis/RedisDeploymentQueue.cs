@@ -165,7 +165,8 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
 
     private async Task<QueueItem?> ToItemAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
     {
-        var value = entry[JobIdField];
+        // Redis 6.2 hands out a deleted entry's id with no fields; it is dropped like a malformed one.
+        var value = entry.IsNull ? RedisValue.Null : entry[JobIdField];
         if (!value.IsNull && Guid.TryParse((string)value!, out var jobId))
         {
             return new QueueItem(jobId, entry.Id!, deliveries);
