@@ -6,7 +6,7 @@ namespace Hokusai.Contracts.Redis.Tests;
 
 public sealed class RedisDeploymentQueueTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private static readonly TimeSpan s_idle = TimeSpan.FromMilliseconds(600);
+    private static readonly TimeSpan s_idle = TimeSpan.FromSeconds(1);
 
     private TestApp Instance(string prefix, string consumer) =>
         TestApp.Create(redis.Server.ConnectionString, prefix, o =>
@@ -102,6 +102,36 @@ public sealed class RedisDeploymentQueueTests(RedisFixture redis) : IClassFixtur
         Assert.True(watch.Elapsed >= s_idle - TimeSpan.FromMilliseconds(100), $"reclaimed after {watch.Elapsed}");
         await survivor.Queue.AcknowledgeAsync(reclaimed, CancellationToken.None);
         Assert.Equal(0, await survivor.Queue.GetDepthAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ReclaimedJob_FinishedBySurvivor_CompletesExactlyOnce()
+    {
+        var prefix = TestApp.NewPrefix();
+        await using var survivor = Instance(prefix, "survivor");
+        var victim = Instance(prefix, "victim");
+        var job = Jobs.New();
+        Assert.Equal(CreateJobOutcome.Created, (await victim.Store.TryCreateAsync(job, CancellationToken.None)).Outcome);
+        await victim.Queue.EnqueueAsync(job.Id, CancellationToken.None);
+
+        // The victim starts the job, then dies before finishing or acknowledging it.
+        var first = await DequeueWithin(victim.Queue, TimeSpan.FromSeconds(5));
+        var started = job.Next(DeploymentStatus.Processing);
+        Assert.True(await victim.Store.TryUpdateAsync(started, CancellationToken.None));
+        await victim.DisposeAsync();
+
+        var second = await DequeueWithin(survivor.Queue, TimeSpan.FromSeconds(10));
+        Assert.Equal((job.Id, 2), (second.JobId, second.DeliveryCount));
+        var current = await survivor.Store.GetAsync(second.JobId, CancellationToken.None);
+        Assert.True(await survivor.Store.TryUpdateAsync(current!.Next(DeploymentStatus.Completed), CancellationToken.None));
+        await survivor.Queue.AcknowledgeAsync(second, CancellationToken.None);
+
+        // A late write from the victim's stale copy cannot complete the job a second time.
+        Assert.False(await survivor.Store.TryUpdateAsync(started.Next(DeploymentStatus.Completed), CancellationToken.None));
+        var counts = await survivor.Store.CountByStatusAsync(CancellationToken.None);
+        Assert.Equal(1, counts[DeploymentStatus.Completed]);
+        Assert.Equal(0, await survivor.Queue.GetDepthAsync(CancellationToken.None));
+        Assert.Equal(first.DeliveryId, second.DeliveryId);
     }
 
     [Fact]
