@@ -47,6 +47,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     private readonly Lock _gate = new();
     private Task? _keepAlive;
     private volatile bool _groupReady;
+    private RedisValue _reclaimCursor = "0-0";
     private bool _disposed;
 
     public RedisDeploymentQueue(RedisExecutor redis, IOptions<RedisContractsOptions> options, ILogger<RedisDeploymentQueue> logger)
@@ -126,9 +127,13 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
 
     private async Task<QueueItem?> TryReclaimAsync(CancellationToken cancellationToken)
     {
+        // XAUTOCLAIM inspects only a few pending entries per call; the cursor walks the whole pending list
+        // across calls, so idle entries behind many live ones are still found.
+        var cursor = _reclaimCursor;
         var claimed = await WithGroupAsync(
-            db => db.StreamAutoClaimAsync(_stream, _group, ConsumerName, (long)_claimIdle.TotalMilliseconds, "0-0", 1),
+            db => db.StreamAutoClaimAsync(_stream, _group, ConsumerName, (long)_claimIdle.TotalMilliseconds, cursor, 1),
             cancellationToken).ConfigureAwait(false);
+        _reclaimCursor = claimed.NextStartId.IsNullOrEmpty ? "0-0" : claimed.NextStartId;
         foreach (var entry in claimed.ClaimedEntries)
         {
             var pending = await _redis.RunAsync(

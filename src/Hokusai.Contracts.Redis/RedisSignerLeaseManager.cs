@@ -13,8 +13,17 @@ namespace Hokusai.Contracts.Redis;
 internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
 {
     // KEYS: lease, fence. ARGV: holder id, ttl (ms). Returns {1, token} when acquired, else {0, ms left}.
+    // A holder that finds its own value (an earlier attempt whose answer timed out) takes it as acquired.
     private const string AcquireScript = """
-        if redis.call('EXISTS', KEYS[1]) == 1 then return {0, redis.call('PTTL', KEYS[1])} end
+        local current = redis.call('GET', KEYS[1])
+        if current then
+          local prefix = ARGV[1] .. '|'
+          if string.sub(current, 1, #prefix) == prefix then
+            redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            return {1, tonumber(string.sub(current, #prefix + 1))}
+          end
+          return {0, redis.call('PTTL', KEYS[1])}
+        end
         local token = redis.call('INCR', KEYS[2])
         redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
         return {1, token}

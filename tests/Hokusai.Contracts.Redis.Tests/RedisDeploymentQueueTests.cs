@@ -135,6 +135,34 @@ public sealed class RedisDeploymentQueueTests(RedisFixture redis) : IClassFixtur
     }
 
     [Fact]
+    public async Task DequeueAsync_DeadEntryBehindManyLiveOnes_IsStillReclaimed()
+    {
+        var prefix = TestApp.NewPrefix();
+        await using var busy = Instance(prefix, "busy");
+        await using var survivor = Instance(prefix, "survivor");
+        var victim = Instance(prefix, "victim");
+        var ids = Enumerable.Range(0, 16).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var id in ids)
+        {
+            await busy.Queue.EnqueueAsync(id, CancellationToken.None);
+        }
+
+        // 15 entries stay with a live consumer; XAUTOCLAIM looks at only ten pending entries per call.
+        for (var i = 0; i < 15; i++)
+        {
+            await DequeueWithin(busy.Queue, TimeSpan.FromSeconds(5));
+        }
+
+        var lost = await DequeueWithin(victim.Queue, TimeSpan.FromSeconds(5));
+        Assert.Equal(ids[15], lost.JobId);
+        await victim.DisposeAsync();
+
+        var reclaimed = await DequeueWithin(survivor.Queue, TimeSpan.FromSeconds(10));
+
+        Assert.Equal((ids[15], 2), (reclaimed.JobId, reclaimed.DeliveryCount));
+    }
+
+    [Fact]
     public async Task DequeueAsync_LiveConsumersEntry_IsNotReclaimed()
     {
         var prefix = TestApp.NewPrefix();
