@@ -47,7 +47,8 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     private readonly Lock _gate = new();
     private Task? _keepAlive;
     private volatile bool _groupReady;
-    private RedisValue _reclaimCursor = "0-0";
+    // A string so concurrent workers read and write it atomically.
+    private volatile string _reclaimCursor = "0-0";
     private bool _disposed;
 
     public RedisDeploymentQueue(RedisExecutor redis, IOptions<RedisContractsOptions> options, ILogger<RedisDeploymentQueue> logger)
@@ -93,9 +94,9 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
             {
                 break;
             }
-            catch (StoreUnavailableException ex)
+            catch (Exception ex) when (ex is StoreUnavailableException or RedisException)
             {
-                // The engine keeps waiting for work through an outage; back off while Redis is away.
+                // The engine keeps waiting for work through an outage (or an unexpected server error); back off.
                 failures++;
                 LogDequeueFailed(_logger, ex);
                 delay = TimeSpan.FromMilliseconds(Math.Min(250 * (1 << Math.Min(failures, 3)), 2000));
@@ -133,7 +134,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         var claimed = await WithGroupAsync(
             db => db.StreamAutoClaimAsync(_stream, _group, ConsumerName, (long)_claimIdle.TotalMilliseconds, cursor, 1),
             cancellationToken).ConfigureAwait(false);
-        _reclaimCursor = claimed.NextStartId.IsNullOrEmpty ? "0-0" : claimed.NextStartId;
+        _reclaimCursor = claimed.NextStartId.IsNullOrEmpty ? "0-0" : claimed.NextStartId.ToString();
         foreach (var entry in claimed.ClaimedEntries)
         {
             var pending = await _redis.RunAsync(

@@ -69,6 +69,41 @@ public sealed class RedisDeploymentQueueTests(RedisFixture redis) : IClassFixtur
     }
 
     [Fact]
+    public async Task DequeueAsync_ConcurrentWorkersOnTwoInstances_DeliverEachItemOnce()
+    {
+        var prefix = TestApp.NewPrefix();
+        await using var first = Instance(prefix, "a");
+        await using var second = Instance(prefix, "b");
+        var ids = Enumerable.Range(0, 24).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var id in ids)
+        {
+            await first.Queue.EnqueueAsync(id, CancellationToken.None);
+        }
+
+        var delivered = new System.Collections.Concurrent.ConcurrentBag<Guid>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var workers = Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+        {
+            var queue = (w % 2 == 0 ? first : second).Queue;
+            while (delivered.Count < ids.Count && await queue.DequeueAsync(stop.Token) is { } item)
+            {
+                delivered.Add(item.JobId);
+                await queue.AcknowledgeAsync(item, CancellationToken.None);
+            }
+        })).ToArray();
+        while (delivered.Count < ids.Count && !stop.IsCancellationRequested)
+        {
+            await Task.Delay(20);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+
+        Assert.Equal(ids.Order(), delivered.Order());
+        Assert.Equal(0, await first.Queue.GetDepthAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task DequeueAsync_Cancelled_ReturnsNull()
     {
         await using var app = Instance(TestApp.NewPrefix(), "a");
