@@ -36,6 +36,37 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         return gone
         """;
 
+    // KEYS: stream. ARGV: group, consumer, idle (ms), entry ids. On shutdown: marks the entries this consumer
+    // still owns as idle for the full claim timeout, so another replica takes them over at once, and removes
+    // the consumer from the group when it owns nothing any more.
+    private const string HandOverScript = """
+        for i = 4, #ARGV do
+          local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+          if pending[1] and pending[1][2] == ARGV[2] then
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+          end
+        end
+        if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
+          redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+        end
+        return 1
+        """;
+
+    // KEYS: stream. ARGV: group, minimum idle (ms). Removes consumers that own nothing and have not been seen
+    // for a while (replicas that went away), atomically so a consumer that reads meanwhile keeps its entries.
+    private const string PruneConsumersScript = """
+        local removed = 0
+        for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+          local info = {}
+          for j = 1, #consumer, 2 do info[consumer[j]] = consumer[j + 1] end
+          if info['pending'] == 0 and info['idle'] >= tonumber(ARGV[2]) then
+            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+            removed = removed + 1
+          end
+        end
+        return removed
+        """;
+
     private readonly RedisExecutor _redis;
     private readonly RedisKey _stream;
     private readonly string _group;
@@ -49,6 +80,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     private volatile bool _groupReady;
     // A string so concurrent workers read and write it atomically.
     private volatile string _reclaimCursor = "0-0";
+    private long _lastPrune;
     private bool _disposed;
 
     public RedisDeploymentQueue(RedisExecutor redis, IOptions<RedisContractsOptions> options, ILogger<RedisDeploymentQueue> logger)
@@ -80,6 +112,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
             var delay = _pollInterval;
             try
             {
+                await PruneConsumersAsync(cancellationToken).ConfigureAwait(false);
                 var item = await TryReclaimAsync(cancellationToken).ConfigureAwait(false)
                     ?? await TryReadNewAsync(cancellationToken).ConfigureAwait(false);
                 if (item is not null)
@@ -150,6 +183,21 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         }
 
         return null;
+    }
+
+    /// <summary>At most once per claim timeout: forget consumers of replicas that are gone.</summary>
+    private async Task PruneConsumersAsync(CancellationToken cancellationToken)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastPrune);
+        if ((last != 0 && now - last < (long)_claimIdle.TotalMilliseconds) || Interlocked.CompareExchange(ref _lastPrune, now, last) != last)
+        {
+            return;
+        }
+
+        await WithGroupAsync(
+            db => db.ScriptEvaluateAsync(PruneConsumersScript, [_stream], [_group, 2 * (long)_claimIdle.TotalMilliseconds]),
+            cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<QueueItem?> TryReadNewAsync(CancellationToken cancellationToken)
@@ -233,7 +281,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
 
     private async Task KeepAliveAsync(CancellationToken stopping)
     {
-        using var timer = new PeriodicTimer(_claimIdle / 3, TimeProvider.System);
+        using var timer = new PeriodicTimer(_claimIdle / 4, TimeProvider.System);
         try
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
@@ -283,12 +331,30 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         if (keepAlive is not null)
         {
             await keepAlive.ConfigureAwait(false);
+            await HandOverAsync().ConfigureAwait(false);
         }
 
         _stopping.Dispose();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Runs once the engine has stopped: whatever it left unacknowledged goes to another replica now rather
+    /// than after the claim timeout. Best effort; if Redis is away the entries are reclaimed the slow way.
+    /// </summary>
+    private async Task HandOverAsync()
+    {
+        try
+        {
+            RedisValue[] args = [_group, ConsumerName, (long)_claimIdle.TotalMilliseconds, .. _inFlight.Keys.Select(id => (RedisValue)id)];
+            await _redis.RunAsync(db => db.ScriptEvaluateAsync(HandOverScript, [_stream], args), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or RedisException)
+        {
+            LogHandOverFailed(_logger, ex);
+        }
+    }
 
     internal static string DefaultConsumerName() =>
         string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}");
@@ -301,6 +367,9 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
 
     [LoggerMessage(EventId = 4112, Level = LogLevel.Warning, Message = "Dropped stream entry {EntryId} without a job id")]
     private static partial void LogMalformedEntry(ILogger logger, string? entryId);
+
+    [LoggerMessage(EventId = 4114, Level = LogLevel.Warning, Message = "Handing over unacknowledged stream entries on shutdown failed; they are reclaimed after the claim timeout")]
+    private static partial void LogHandOverFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 4113, Level = LogLevel.Warning, Message = "Refreshing in-flight stream entries failed; retrying")]
     private static partial void LogKeepAliveFailed(ILogger logger, Exception exception);

@@ -8,11 +8,11 @@ public sealed class RedisDeploymentQueueTests(RedisFixture redis) : IClassFixtur
 {
     private static readonly TimeSpan s_idle = TimeSpan.FromSeconds(1);
 
-    private TestApp Instance(string prefix, string consumer) =>
+    private TestApp Instance(string prefix, string consumer, TimeSpan? claimIdle = null) =>
         TestApp.Create(redis.Server.ConnectionString, prefix, o =>
         {
             o.ConsumerName = consumer;
-            o.ClaimIdleTimeout = s_idle;
+            o.ClaimIdleTimeout = claimIdle ?? s_idle;
             o.PollInterval = TimeSpan.FromMilliseconds(20);
         });
 
@@ -122,21 +122,67 @@ public sealed class RedisDeploymentQueueTests(RedisFixture redis) : IClassFixtur
         var prefix = TestApp.NewPrefix();
         var jobId = Guid.NewGuid();
         await using var survivor = Instance(prefix, "survivor");
-        var victim = Instance(prefix, "victim");
-        await victim.Queue.EnqueueAsync(jobId, CancellationToken.None);
-        var read = await DequeueWithin(victim.Queue, TimeSpan.FromSeconds(5));
-        Assert.Equal(1, read.DeliveryCount);
-        await victim.DisposeAsync(); // dies without acknowledging
+        await survivor.Queue.EnqueueAsync(jobId, CancellationToken.None);
+        // A replica that read the entry and crashed: it never acknowledges and never refreshes it.
+        await survivor.Database.StreamCreateConsumerGroupAsync(survivor.Keys.Stream, "workers", "0");
+        var read = Assert.Single(await survivor.Database.StreamReadGroupAsync(survivor.Keys.Stream, "workers", "crashed", ">", 1));
 
         var watch = Stopwatch.StartNew();
         var reclaimed = await DequeueWithin(survivor.Queue, TimeSpan.FromSeconds(10));
 
         Assert.Equal(jobId, reclaimed.JobId);
-        Assert.Equal(read.DeliveryId, reclaimed.DeliveryId);
+        Assert.Equal(read.Id.ToString(), reclaimed.DeliveryId);
         Assert.Equal(2, reclaimed.DeliveryCount);
         Assert.True(watch.Elapsed >= s_idle - TimeSpan.FromMilliseconds(100), $"reclaimed after {watch.Elapsed}");
         await survivor.Queue.AcknowledgeAsync(reclaimed, CancellationToken.None);
         Assert.Equal(0, await survivor.Queue.GetDepthAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_UnacknowledgedEntries_AreHandedOverAtOnce()
+    {
+        var prefix = TestApp.NewPrefix();
+        static void SlowReclaim(RedisContractsOptions o) => o.ClaimIdleTimeout = TimeSpan.FromSeconds(30);
+        await using var survivor = TestApp.Create(redis.Server.ConnectionString, prefix, o => { SlowReclaim(o); o.ConsumerName = "survivor"; });
+        var leaving = TestApp.Create(redis.Server.ConnectionString, prefix, o => { SlowReclaim(o); o.ConsumerName = "leaving"; });
+        var jobId = Guid.NewGuid();
+        await leaving.Queue.EnqueueAsync(jobId, CancellationToken.None);
+        var held = await DequeueWithin(leaving.Queue, TimeSpan.FromSeconds(5));
+
+        await leaving.DisposeAsync();
+        var watch = Stopwatch.StartNew();
+        var taken = await DequeueWithin(survivor.Queue, TimeSpan.FromSeconds(5));
+
+        Assert.Equal((jobId, held.DeliveryId, 2), (taken.JobId, taken.DeliveryId, taken.DeliveryCount));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+        var consumers = await survivor.Database.StreamConsumerInfoAsync(survivor.Keys.Stream, "workers");
+        Assert.Equal(0, Assert.Single(consumers, c => c.Name == "leaving").PendingMessageCount);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_GoneConsumers_ArePrunedOnceTheyOwnNothing()
+    {
+        var prefix = TestApp.NewPrefix();
+        await using var app = Instance(prefix, "live");
+        await app.Queue.EnqueueAsync(Guid.NewGuid(), CancellationToken.None);
+        await app.Database.StreamCreateConsumerGroupAsync(app.Keys.Stream, "workers", "0");
+        // "holding" read an entry and vanished; "empty" vanished owning nothing.
+        await app.Database.StreamReadGroupAsync(app.Keys.Stream, "workers", "holding", ">", 1);
+        await app.Database.StreamReadGroupAsync(app.Keys.Stream, "workers", "empty", ">", 1);
+
+        await Task.Delay(2 * s_idle + TimeSpan.FromMilliseconds(200));
+        var item = await DequeueWithin(app.Queue, TimeSpan.FromSeconds(5));
+        await app.Queue.AcknowledgeAsync(item, CancellationToken.None);
+        await Task.Delay(s_idle + TimeSpan.FromMilliseconds(100));
+        using (var idle = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            Assert.Null(await app.Queue.DequeueAsync(idle.Token));
+        }
+
+        var consumers = (await app.Database.StreamConsumerInfoAsync(app.Keys.Stream, "workers")).Select(c => c.Name.ToString());
+        Assert.DoesNotContain("empty", consumers);
+        Assert.DoesNotContain("holding", consumers);
+        Assert.Contains("live", consumers);
     }
 
     [Fact]
@@ -201,8 +247,8 @@ public sealed class RedisDeploymentQueueTests(RedisFixture redis) : IClassFixtur
     public async Task DequeueAsync_LiveConsumersEntry_IsNotReclaimed()
     {
         var prefix = TestApp.NewPrefix();
-        await using var holder = Instance(prefix, "holder");
-        await using var other = Instance(prefix, "other");
+        await using var holder = Instance(prefix, "holder", s_idle * 2);
+        await using var other = Instance(prefix, "other", s_idle * 2);
         await holder.Queue.EnqueueAsync(Guid.NewGuid(), CancellationToken.None);
         var held = await DequeueWithin(holder.Queue, TimeSpan.FromSeconds(5));
 
