@@ -1,0 +1,81 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hokusai.Contracts.Redis;
+
+/// <summary>
+/// Runs every Redis call with the operation timeout and turns unreachability into
+/// <see cref="StoreUnavailableException"/>, so callers fail fast (503) instead of hanging.
+/// </summary>
+internal sealed class RedisExecutor
+{
+    private static readonly string[] s_transientServerErrors = ["LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY "];
+    private readonly RedisConnection _connection;
+    private readonly TimeSpan _timeout;
+
+    public RedisExecutor(RedisConnection connection, IOptions<RedisContractsOptions> options)
+    {
+        _connection = connection;
+        _timeout = options.Value.OperationTimeout;
+        Keys = new RedisKeys(options.Value);
+    }
+
+    public RedisKeys Keys { get; }
+
+    public TimeSpan Timeout => _timeout;
+
+    public RedisConnection Connection => _connection;
+
+    public Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
+        RunAsync(operation, _timeout, cancellationToken, name);
+
+    public async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, TimeSpan timeout, CancellationToken cancellationToken, [CallerMemberName] string name = "")
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var task = InvokeAsync(operation);
+        try
+        {
+            // Wall-clock timeout on purpose: a test's fake TimeProvider must not stop it from firing.
+            return await task.WaitAsync(timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            Observe(task);
+            throw new StoreUnavailableException($"Redis did not answer {name} within {timeout.TotalMilliseconds:0} ms.", ex);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Observe(task);
+            throw;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw new StoreUnavailableException($"Redis is unavailable ({name}): {ex.GetType().Name}.", ex);
+        }
+    }
+
+    public Task RunAsync(Func<IDatabase, Task> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
+        RunAsync(async db =>
+        {
+            await operation(db).ConfigureAwait(false);
+            return true;
+        }, _timeout, cancellationToken, name);
+
+    internal static bool IsUnavailable(Exception exception) => exception switch
+    {
+        RedisConnectionException or RedisTimeoutException or TimeoutException => true,
+        RedisServerException server => s_transientServerErrors.Any(prefix => server.Message.StartsWith(prefix, StringComparison.Ordinal)),
+        _ => false,
+    };
+
+    private async Task<T> InvokeAsync<T>(Func<IDatabase, Task<T>> operation)
+    {
+        var multiplexer = await _connection.GetAsync().ConfigureAwait(false);
+        return await operation(multiplexer.GetDatabase()).ConfigureAwait(false);
+    }
+
+    // The abandoned command may still fault later; observe it so it is not reported as unobserved.
+    private static void Observe(Task task) =>
+        task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+}

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Threading.RateLimiting;
+using Hokusai.Contracts.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Hokusai.Contracts.Redis.Tests;
+
+/// <summary>Each test stops its own redis-server, so none shares a fixture.</summary>
+public sealed class RedisOutageTests
+{
+    private static readonly TimeSpan s_failFastBound = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task Operations_RedisFrozen_FailWithStoreUnavailableWithinOneSecond_ThenRecover()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.Url);
+        var job = Jobs.New();
+        Assert.Equal(CreateJobOutcome.Created, (await app.Store.TryCreateAsync(job, CancellationToken.None)).Outcome);
+        var multiplexer = app.Database.Multiplexer;
+
+        await server.PauseAsync();
+        try
+        {
+            await AssertUnavailableFast(() => app.Store.TryCreateAsync(Jobs.New(model: "other"), CancellationToken.None));
+            await AssertUnavailableFast(() => app.Store.GetAsync(job.Id, CancellationToken.None));
+            await AssertUnavailableFast(() => app.Quota.TryAcquireAsync("alice", CancellationToken.None));
+            await AssertUnavailableFast(() => app.Queue.EnqueueAsync(job.Id, CancellationToken.None).AsTask());
+        }
+        finally
+        {
+            await server.ResumeAsync();
+        }
+
+        await EventuallyAsync(async () => await app.Store.GetAsync(job.Id, CancellationToken.None) is not null);
+        Assert.Same(multiplexer, app.Database.Multiplexer);
+        Assert.Equal(CreateJobOutcome.Created, (await app.Store.TryCreateAsync(Jobs.New(model: "after"), CancellationToken.None)).Outcome);
+    }
+
+    [Fact]
+    public async Task Operations_RedisKilled_FailFast_ThenRecoverOnRestartWithoutNewMultiplexer()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.ConnectionString, configure: o => o.ClaimIdleTimeout = TimeSpan.FromSeconds(1));
+        await app.Queue.EnqueueAsync(Guid.NewGuid(), CancellationToken.None);
+        var multiplexer = app.Database.Multiplexer;
+
+        await server.StopAsync();
+        await AssertUnavailableFast(() => app.Store.TryCreateAsync(Jobs.New(), CancellationToken.None));
+        await AssertUnavailableFast(() => app.Store.ListAsync("alice", new DeploymentQuery(), CancellationToken.None));
+        await AssertUnavailableFast(() => app.Queue.GetDepthAsync(CancellationToken.None).AsTask());
+
+        await server.RestartAsync();
+        await EventuallyAsync(async () =>
+            (await app.Store.TryCreateAsync(Jobs.New(), CancellationToken.None)).Outcome == CreateJobOutcome.Created);
+
+        Assert.Same(multiplexer, app.Database.Multiplexer);
+        // The restarted server is empty: the queue recreates its stream and group by itself.
+        var jobId = Guid.NewGuid();
+        await app.Queue.EnqueueAsync(jobId, CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        Assert.Equal(jobId, (await app.Queue.DequeueAsync(timeout.Token))?.JobId);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_DuringOutage_KeepsWaitingAndDeliversAfterRecovery()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.ConnectionString);
+        var jobId = Guid.NewGuid();
+        await app.Queue.EnqueueAsync(jobId, CancellationToken.None);
+
+        await server.PauseAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var dequeue = app.Queue.DequeueAsync(timeout.Token).AsTask();
+        await Task.Delay(1500);
+        Assert.False(dequeue.IsCompleted);
+        await server.ResumeAsync();
+
+        Assert.Equal(jobId, (await dequeue)?.JobId);
+    }
+
+    [Fact]
+    public async Task HealthCheck_ReportsRedisState()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.ConnectionString);
+        var health = app.Provider.GetRequiredService<HealthCheckService>();
+
+        var up = await health.CheckHealthAsync(r => r.Tags.Contains("ready"));
+        Assert.Equal(HealthStatus.Healthy, up.Status);
+        Assert.True(up.Entries.ContainsKey(HokusaiContractsRedisExtensions.HealthCheckName));
+
+        await server.PauseAsync();
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var down = await health.CheckHealthAsync(r => r.Tags.Contains("ready"));
+            Assert.Equal(HealthStatus.Unhealthy, down.Status);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}");
+        }
+        finally
+        {
+            await server.ResumeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Lease_RedisUnreachableForATtl_SignalsLost()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.ConnectionString, configure: o => o.LeaseTtl = TimeSpan.FromMilliseconds(900));
+        await using var lease = await app.Leases.AcquireAsync("0x0000000000000000000000000000000000000001", CancellationToken.None);
+
+        await server.PauseAsync();
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var lost = new TaskCompletionSource();
+            using var registration = lease.Lost.Register(lost.SetResult);
+            await lost.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            // One TTL after the last renewal at the latest (which was sent before the pause), plus scheduling slack.
+            Assert.True(watch.Elapsed <= TimeSpan.FromMilliseconds(900 + 400), $"lost after {watch.Elapsed}");
+        }
+        finally
+        {
+            await server.ResumeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task RequestLimiter_RedisFrozen_LetsRequestsThrough()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.ConnectionString, contracts: o => o.Quotas.RequestsPerMinute = 1);
+        using var limiter = PartitionedRateLimiter.Create<string, string>(app.RateLimiters.GetPartition);
+        using (var first = await limiter.AcquireAsync("caller"))
+        {
+            Assert.True(first.IsAcquired);
+        }
+
+        using (var second = await limiter.AcquireAsync("caller"))
+        {
+            Assert.False(second.IsAcquired);
+        }
+
+        await server.PauseAsync();
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            using var lease = await limiter.AcquireAsync("caller");
+            Assert.True(lease.IsAcquired);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed}");
+        }
+        finally
+        {
+            await server.ResumeAsync();
+        }
+    }
+
+    private static async Task AssertUnavailableFast(Func<Task> operation)
+    {
+        var watch = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<StoreUnavailableException>(operation);
+        Assert.True(watch.Elapsed < s_failFastBound, $"failed after {watch.Elapsed}, expected under {s_failFastBound}");
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (StoreUnavailableException) when (DateTime.UtcNow < deadline)
+            {
+                // Still reconnecting.
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "Redis operations did not recover within 20 s.");
+            await Task.Delay(200);
+        }
+    }
+}
