@@ -20,6 +20,7 @@ internal static class ContractsTelemetry
     private static readonly double[] StepBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
     private static readonly double[] RpcBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 
+    private static long s_inFlight;
     private static long s_queueDepth = -1;
     private static long s_redisAvailable = -1;
     private static double s_deployerBalanceEth = double.NaN;
@@ -48,9 +49,6 @@ internal static class ContractsTelemetry
         P + "deployment.duration", "s", "Time from acceptance to a final status, by status.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
 
-    private static readonly UpDownCounter<long> InFlight = Meter.CreateUpDownCounter<long>(
-        P + "jobs.in_flight", "{job}", "Jobs a worker of this process is processing.");
-
     private static readonly Histogram<double> RpcDuration = Meter.CreateHistogram(
         P + "rpc.duration", "s", "JSON-RPC call duration, by rpc.method and outcome.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RpcBuckets });
@@ -60,8 +58,10 @@ internal static class ContractsTelemetry
 
     static ContractsTelemetry()
     {
+        // Observed rather than pushed, so the series exists (at 0) before the first job.
+        Meter.CreateObservableUpDownCounter(P + "jobs.in_flight", () => Interlocked.Read(ref s_inFlight), "{job}", "Jobs a worker of this process is processing.");
         Meter.CreateObservableGauge(P + "queue.depth", ObserveQueueDepth, "{job}", "Queued or delivered, unacknowledged jobs (last reported).");
-        Meter.CreateObservableGauge(P + "redis.available", ObserveRedisAvailable, "1", "1 when the last Redis operation or probe succeeded, 0 otherwise.");
+        Meter.CreateObservableGauge(P + "redis.available", ObserveRedisAvailable, null, "1 when the last Redis operation or probe succeeded, 0 otherwise.");
         Meter.CreateObservableGauge(P + "deployer.balance", ObserveDeployerBalance, "{ether}", "The deployer's balance in ether (last read).");
     }
 
@@ -96,10 +96,10 @@ internal static class ContractsTelemetry
             new KeyValuePair<string, object?>("outcome", succeeded ? "success" : "failure"));
 
     /// <summary>A worker started on a job; pair with <see cref="JobFinished"/>.</summary>
-    internal static void JobStarted() => InFlight.Add(1);
+    internal static void JobStarted() => Interlocked.Increment(ref s_inFlight);
 
     /// <summary>A worker stopped working on a job (final, parked or abandoned).</summary>
-    internal static void JobFinished() => InFlight.Add(-1);
+    internal static void JobFinished() => Interlocked.Decrement(ref s_inFlight);
 
     /// <summary>Records one JSON-RPC call; <paramref name="outcome"/> is e.g. <c>success</c>, <c>error</c>, <c>timeout</c>.</summary>
     internal static void RpcCall(string method, string outcome, TimeSpan duration) =>

@@ -84,13 +84,23 @@ public sealed class ContractsTelemetryTests
     public void JobStartedAndFinished_MoveInFlightUpAndDown()
     {
         using var recorder = new Recorder();
+        double Observe()
+        {
+            recorder.Measurements.Clear();
+            recorder.Observe();
+            return recorder.Measurements.Single(m => m.Instrument == "hokusai.contracts.jobs.in_flight").Value;
+        }
 
+        var before = Observe();
         ContractsTelemetry.JobStarted();
+        ContractsTelemetry.JobStarted();
+        var during = Observe();
         ContractsTelemetry.JobFinished();
+        ContractsTelemetry.JobFinished();
+        var after = Observe();
 
-        var values = recorder.Measurements.Where(m => m.Instrument == "hokusai.contracts.jobs.in_flight").Select(m => m.Value).ToList();
-        Assert.Contains(1.0, values);
-        Assert.Contains(-1.0, values);
+        Assert.Equal(before + 2, during);
+        Assert.Equal(before, after);
     }
 
     [Fact]
