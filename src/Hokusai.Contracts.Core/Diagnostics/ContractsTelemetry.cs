@@ -68,6 +68,14 @@ internal static class ContractsTelemetry
     private static string Version =>
         typeof(ContractsTelemetry).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
+    /// <summary>
+    /// Creates the meter and its instruments now (the static constructor runs on first use), so the
+    /// observed series are exported from start-up rather than from the first reported event.
+    /// </summary>
+    internal static void Initialize()
+    {
+    }
+
     /// <summary>A deployment was accepted and queued.</summary>
     internal static void DeploymentAccepted() => Accepted.Add(1);
 

@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Diagnostics;
 using Hokusai.Contracts.Health;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,6 +21,7 @@ public static class HokusaiHealthChecksBuilderExtensions
     public static IHealthChecksBuilder AddHokusaiContracts(this IHealthChecksBuilder builder, Action<HokusaiHealthCheckOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ContractsTelemetry.Initialize();
 
         var options = builder.Services.AddOptions<HokusaiHealthCheckOptions>();
         if (configure is not null)
