@@ -12,7 +12,7 @@ namespace ContractsApi;
 /// parses it), level from <c>LOG_LEVEL</c>, request id and trace id on every line of a request, the
 /// engine's job and model ids from its logging scopes, and secrets scrubbed before anything is written.
 /// </summary>
-internal static class Logging
+internal static partial class Logging
 {
     internal const string Redacted = "[REDACTED]";
 
@@ -184,7 +184,7 @@ internal static class Logging
     /// Formats each event as one JSON line and replaces every known secret value (raw or JSON-escaped)
     /// before writing: the last line of defence, covering messages and exception texts too.
     /// </summary>
-    internal sealed class RedactingJsonSink(TextWriter output, ITextFormatter formatter, IReadOnlyList<string> secrets) : ILogEventSink
+    internal sealed partial class RedactingJsonSink(TextWriter output, ITextFormatter formatter, IReadOnlyList<string> secrets) : ILogEventSink
     {
         private readonly Lock _gate = new();
         private readonly string[] _needles = [.. secrets.SelectMany(s => new[] { s, JsonEscape(s) }).Distinct(StringComparer.Ordinal)];
@@ -199,12 +199,22 @@ internal static class Logging
                 line = line.Replace(needle, Redacted, StringComparison.Ordinal);
             }
 
+            // Callers' tokens are not configuration, so they are recognised by shape.
+            line = JwtPattern().Replace(line, Redacted);
+            line = BearerPattern().Replace(line, "Bearer " + Redacted);
+
             lock (_gate)
             {
                 output.Write(line);
                 output.Flush();
             }
         }
+
+        [System.Text.RegularExpressions.GeneratedRegex(@"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")]
+        private static partial System.Text.RegularExpressions.Regex JwtPattern();
+
+        [System.Text.RegularExpressions.GeneratedRegex(@"Bearer\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+        private static partial System.Text.RegularExpressions.Regex BearerPattern();
 
         private static string JsonEscape(string s) =>
             System.Text.Json.JsonSerializer.Serialize(s, JsonOptions)[1..^1];
