@@ -33,7 +33,7 @@ ENV PORT=3001 \
     LOG_LEVEL=info
 USER appuser
 EXPOSE 3001 9091
-HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD wget -q -T 2 -O /dev/null "http://127.0.0.1:${PORT}/health" || exit 1
+HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD wget -q -O /dev/null "http://127.0.0.1:${PORT}/health" || exit 1
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/dumb-init", "--"]
 CMD ["dotnet", "ContractsApi.dll"]
