@@ -1,0 +1,241 @@
+using System.Globalization;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting;
+using Serilog.Formatting.Compact;
+
+namespace ContractsApi;
+
+/// <summary>
+/// Structured logs of the reference host: one compact JSON object per line on stdout (CloudWatch
+/// parses it), level from <c>LOG_LEVEL</c>, request id and trace id on every line of a request, the
+/// engine's job and model ids from its logging scopes, and secrets scrubbed before anything is written.
+/// </summary>
+internal static partial class Logging
+{
+    internal const string Redacted = "[REDACTED]";
+
+    /// <summary>Replaces the host's logging with Serilog writing to <paramref name="output"/> (stdout by default).</summary>
+    public static WebApplicationBuilder AddContractsLogging(this WebApplicationBuilder builder, TextWriter? output = null)
+    {
+        var level = ParseLevel(builder.Configuration["LOG_LEVEL"]);
+        var secrets = SecretValues(builder.Configuration);
+        var writer = output ?? Console.Out;
+        // Framework chatter (one line per request start/end, routing) stays out unless debugging;
+        // the request logging middleware writes one line per request instead.
+        var frameworkLevel = level < LogEventLevel.Warning ? (level == LogEventLevel.Debug ? LogEventLevel.Information : LogEventLevel.Warning) : level;
+
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSerilog((services, cfg) => cfg
+            .MinimumLevel.Is(level)
+            .MinimumLevel.Override("Microsoft.AspNetCore", frameworkLevel)
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Warning)
+            .Enrich.FromLogContext()
+            .Enrich.With(new HttpRequestEnricher(services.GetRequiredService<IHttpContextAccessor>()))
+            .Enrich.With<SensitivePropertyEnricher>()
+            .WriteTo.Sink(new RedactingJsonSink(writer, new RenderedCompactJsonFormatter(), secrets)));
+        builder.Services.AddTransient<IStartupFilter, RequestLoggingStartupFilter>();
+        return builder;
+    }
+
+    /// <summary>Maps <c>LOG_LEVEL</c> (error, warn, info, debug; default info).</summary>
+    internal static LogEventLevel ParseLevel(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => LogEventLevel.Information,
+        "error" => LogEventLevel.Error,
+        "warn" => LogEventLevel.Warning,
+        "info" => LogEventLevel.Information,
+        "debug" => LogEventLevel.Debug,
+        _ => throw new InvalidOperationException($"LOG_LEVEL must be one of error, warn, info, debug (was '{value}')."),
+    };
+
+    /// <summary>
+    /// The configured secret values that must never reach a log line: the deployer key, API keys,
+    /// the JWT secret and the Redis password.
+    /// </summary>
+    internal static IReadOnlyList<string> SecretValues(IConfiguration config)
+    {
+        var values = new List<string>();
+        void Add(string? v)
+        {
+            v = v?.Trim();
+            // Very short values would redact ordinary text; real secrets are long.
+            if (!string.IsNullOrEmpty(v) && v.Length >= 6)
+            {
+                values.Add(v);
+            }
+        }
+
+        var key = config["DEPLOYER_PRIVATE_KEY"];
+        Add(key);
+        if (key is not null && key.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            Add(key[2..]);
+        }
+
+        foreach (var entry in (config["VALID_API_KEYS"] ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            Add(entry);
+            // "name:key" entries: the key part alone is the secret.
+            var sep = entry.IndexOf(':', StringComparison.Ordinal);
+            if (sep > 0)
+            {
+                Add(entry[(sep + 1)..]);
+            }
+        }
+
+        Add(config["JWT_SECRET"]);
+        Add(RedisPassword(config["REDIS_URL"]));
+        return [.. values.Distinct(StringComparer.Ordinal).OrderByDescending(v => v.Length)];
+    }
+
+    /// <summary>The password in <c>redis://user:pass@host</c> or <c>host:port,password=pass</c> forms.</summary>
+    internal static string? RedisPassword(string? url)
+    {
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            return null;
+        }
+
+        if (url.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
+        {
+            var info = Uri.UnescapeDataString(uri.UserInfo);
+            var colon = info.IndexOf(':', StringComparison.Ordinal);
+            return colon >= 0 ? info[(colon + 1)..] : info;
+        }
+
+        foreach (var part in url.Split(','))
+        {
+            var kv = part.Trim();
+            if (kv.StartsWith("password=", StringComparison.OrdinalIgnoreCase))
+            {
+                return kv["password=".Length..];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Adds the request id (and path) of the current HTTP request to every event logged during it.</summary>
+    private sealed class HttpRequestEnricher(IHttpContextAccessor accessor) : ILogEventEnricher
+    {
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+        {
+            if (accessor.HttpContext is not { } ctx)
+            {
+                return;
+            }
+
+            logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("RequestId", ctx.TraceIdentifier));
+            logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("RequestPath", ctx.Request.Path.Value));
+        }
+    }
+
+    /// <summary>Blanks properties whose name says they hold a secret, at any depth of a destructured object.</summary>
+    internal sealed class SensitivePropertyEnricher : ILogEventEnricher
+    {
+        private static readonly string[] Markers = ["password", "secret", "privatekey", "private_key", "apikey", "api_key", "authorization", "jwt", "bearer", "credential"];
+
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+        {
+            foreach (var (name, value) in logEvent.Properties.ToList())
+            {
+                var redacted = Redact(name, value);
+                if (!ReferenceEquals(redacted, value))
+                {
+                    logEvent.AddOrUpdateProperty(new LogEventProperty(name, redacted));
+                }
+            }
+        }
+
+        internal static bool IsSensitive(string name)
+        {
+            var n = name.Replace("-", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
+            return Markers.Any(m => n.Contains(m, StringComparison.Ordinal)) || n is "token" or "accesstoken" or "key";
+        }
+
+        private static LogEventPropertyValue Redact(string name, LogEventPropertyValue value)
+        {
+            if (IsSensitive(name))
+            {
+                return new ScalarValue(Redacted);
+            }
+
+            switch (value)
+            {
+                case StructureValue s:
+                    var props = s.Properties.Select(p => new LogEventProperty(p.Name, Redact(p.Name, p.Value))).ToList();
+                    return props.Zip(s.Properties).All(x => ReferenceEquals(x.First.Value, x.Second.Value)) ? value : new StructureValue(props, s.TypeTag);
+                case DictionaryValue d:
+                    var entries = d.Elements.Select(e => new KeyValuePair<ScalarValue, LogEventPropertyValue>(
+                        e.Key, Redact(e.Key.Value?.ToString() ?? string.Empty, e.Value))).ToList();
+                    return entries.Zip(d.Elements).All(x => ReferenceEquals(x.First.Value, x.Second.Value)) ? value : new DictionaryValue(entries);
+                case SequenceValue q:
+                    var items = q.Elements.Select(e => Redact(string.Empty, e)).ToList();
+                    return items.Zip(q.Elements).All(x => ReferenceEquals(x.First, x.Second)) ? value : new SequenceValue(items);
+                default:
+                    return value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Formats each event as one JSON line and replaces every known secret value (raw or JSON-escaped)
+    /// before writing: the last line of defence, covering messages and exception texts too.
+    /// </summary>
+    internal sealed partial class RedactingJsonSink(TextWriter output, ITextFormatter formatter, IReadOnlyList<string> secrets) : ILogEventSink
+    {
+        private readonly Lock _gate = new();
+        private readonly string[] _needles = [.. secrets.SelectMany(s => new[] { s, JsonEscape(s) }).Distinct(StringComparer.Ordinal)];
+
+        public void Emit(LogEvent logEvent)
+        {
+            using var buffer = new StringWriter(CultureInfo.InvariantCulture);
+            formatter.Format(logEvent, buffer);
+            var line = buffer.ToString();
+            foreach (var needle in _needles)
+            {
+                line = line.Replace(needle, Redacted, StringComparison.Ordinal);
+            }
+
+            // Callers' tokens are not configuration, so they are recognised by shape.
+            line = JwtPattern().Replace(line, Redacted);
+            line = BearerPattern().Replace(line, "Bearer " + Redacted);
+
+            lock (_gate)
+            {
+                output.Write(line);
+                output.Flush();
+            }
+        }
+
+        [System.Text.RegularExpressions.GeneratedRegex(@"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")]
+        private static partial System.Text.RegularExpressions.Regex JwtPattern();
+
+        [System.Text.RegularExpressions.GeneratedRegex(@"Bearer\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+        private static partial System.Text.RegularExpressions.Regex BearerPattern();
+
+        private static string JsonEscape(string s) =>
+            System.Text.Json.JsonSerializer.Serialize(s, JsonOptions)[1..^1];
+
+        private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new()
+        {
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+    }
+
+    /// <summary>One line per request (method, path, status, elapsed); probes and scrapes only at debug.</summary>
+    private sealed class RequestLoggingStartupFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
+                ex is not null || ctx.Response.StatusCode >= 500 ? LogEventLevel.Error
+                : ctx.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase)
+                  || ctx.Request.Path.StartsWithSegments(Observability.MetricsPath, StringComparison.OrdinalIgnoreCase) ? LogEventLevel.Debug
+                : LogEventLevel.Information);
+            next(app);
+        };
+    }
+}

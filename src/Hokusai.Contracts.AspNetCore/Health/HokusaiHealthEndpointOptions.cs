@@ -1,0 +1,28 @@
+namespace Hokusai.Contracts.AspNetCore;
+
+/// <summary>Settings of the endpoints mapped by <c>MapHokusaiContractsHealth</c> (configure with <c>services.Configure&lt;HokusaiHealthEndpointOptions&gt;</c>).</summary>
+public sealed class HokusaiHealthEndpointOptions
+{
+    /// <summary>Whether <c>/health/detailed</c> is mapped at all (<c>HEALTH_DETAILED_ENABLED</c> in the reference host).</summary>
+    public bool DetailedEnabled { get; set; } = true;
+
+    /// <summary>Authorization policy of <c>/health/detailed</c>; null uses the default policy (any authenticated caller).</summary>
+    public string? DetailedAuthorizationPolicy { get; set; }
+
+    /// <summary>
+    /// Deployer balance, in ether, below which the detailed report carries a warning
+    /// (<c>DEPLOYER_BALANCE_WARNING_ETH</c> in the reference host).
+    /// </summary>
+    public decimal DeployerBalanceWarningEth { get; set; } = 0.05m;
+
+    /// <summary>
+    /// Configuration keys whose presence the detailed report lists as <c>set</c> or <c>unset</c>.
+    /// Values are never reported.
+    /// </summary>
+    public IList<string> ReportedSettings { get; } =
+    [
+        "RPC_URL", "RPC_URLS", "CHAIN_ID", "NETWORK_NAME", "MODEL_REGISTRY_ADDRESS", "TOKEN_MANAGER_ADDRESS",
+        "DEPLOYER_PRIVATE_KEY", "REDIS_URL", "VALID_API_KEYS", "JWT_SECRET", "CONFIRMATION_BLOCKS",
+        "LOG_LEVEL", "PORT", "METRICS_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ];
+}

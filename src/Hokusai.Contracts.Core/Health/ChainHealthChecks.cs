@@ -1,0 +1,50 @@
+using Hokusai.Contracts.Chain;
+using Hokusai.Contracts.Diagnostics;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Hokusai.Contracts.Health;
+
+/// <summary>Readiness: the RPC node answers with the latest block (and the expected chain id, when one is configured).</summary>
+internal sealed class RpcHealthCheck(HealthProbes probes, IOptions<HokusaiContractsOptions> contractsOptions) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var result = await probes.ChainStatus.GetAsync(cancellationToken);
+        if (!result.Succeeded || result.Value is null)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, $"RPC node unavailable: {result.Error}");
+        }
+
+        var status = result.Value;
+        ContractsTelemetry.ReportDeployerBalance(status.DeployerBalanceWei);
+        var data = new Dictionary<string, object>
+        {
+            ["chainId"] = status.ChainId,
+            ["latestBlock"] = status.LatestBlock,
+        };
+
+        var expected = contractsOptions.Value.Chain.ChainId;
+        if (expected != 0 && expected != status.ChainId)
+        {
+            return new HealthCheckResult(
+                context.Registration.FailureStatus,
+                $"RPC node is on chain {status.ChainId}, expected {expected} (CHAIN_ID)",
+                data: data);
+        }
+
+        return HealthCheckResult.Healthy($"chain {status.ChainId}, block {status.LatestBlock}", data);
+    }
+}
+
+/// <summary>Readiness: a view call on the <c>ModelRegistry</c> succeeds (the contract is deployed and reachable).</summary>
+internal sealed class ModelRegistryHealthCheck(HealthProbes probes) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var result = await probes.ModelRegistry.GetAsync(cancellationToken);
+        return result.Succeeded
+            ? HealthCheckResult.Healthy("ModelRegistry view call succeeded")
+            : new HealthCheckResult(context.Registration.FailureStatus, $"ModelRegistry view call failed: {result.Error}");
+    }
+}

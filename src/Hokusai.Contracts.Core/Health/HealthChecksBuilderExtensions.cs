@@ -1,0 +1,87 @@
+using Hokusai.Contracts.Diagnostics;
+using Hokusai.Contracts.Health;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Hokusai.Contracts;
+
+/// <summary>Adds the service's readiness checks to a host's health check setup.</summary>
+public static class HokusaiHealthChecksBuilderExtensions
+{
+    /// <summary>
+    /// Adds the readiness checks <c>lifecycle</c> (starting / shutting down), <c>rpc</c> (latest block)
+    /// and <c>model_registry</c> (a view call), all tagged <see cref="HokusaiHealthCheckOptions.ReadyTag"/>.
+    /// Each probe has a timeout and its result is cached briefly (both 2 s by default). Safe to call twice.
+    /// </summary>
+    /// <param name="builder">The host's health checks builder (<c>services.AddHealthChecks()</c>).</param>
+    /// <param name="configure">Optional changes to timeout and cache duration.</param>
+    /// <returns>The same builder.</returns>
+    public static IHealthChecksBuilder AddHokusaiContracts(this IHealthChecksBuilder builder, Action<HokusaiHealthCheckOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ContractsTelemetry.Initialize();
+
+        var options = builder.Services.AddOptions<HokusaiHealthCheckOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        if (builder.Services.Any(d => d.ServiceType == typeof(HealthProbes)))
+        {
+            return builder;
+        }
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiHealthCheckOptions>, HokusaiHealthCheckOptionsValidator>());
+        options.ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<HealthProbes>();
+
+        string[] tags = [HokusaiHealthCheckOptions.ReadyTag];
+        // The probes enforce the configured timeout themselves; this is only a backstop.
+        var backstop = TimeSpan.FromSeconds(5);
+        builder.Add(new HealthCheckRegistration(
+            HokusaiHealthCheckOptions.LifecycleCheckName,
+            sp => ActivatorUtilities.CreateInstance<LifecycleHealthCheck>(sp),
+            HealthStatus.Unhealthy,
+            tags,
+            backstop));
+        builder.Add(new HealthCheckRegistration(
+            HokusaiHealthCheckOptions.RpcCheckName,
+            sp => new RpcHealthCheck(sp.GetRequiredService<HealthProbes>(), sp.GetService<IOptions<HokusaiContractsOptions>>() ?? Options.Create(new HokusaiContractsOptions())),
+            HealthStatus.Unhealthy,
+            tags,
+            backstop));
+        builder.Add(new HealthCheckRegistration(
+            HokusaiHealthCheckOptions.ModelRegistryCheckName,
+            sp => new ModelRegistryHealthCheck(sp.GetRequiredService<HealthProbes>()),
+            HealthStatus.Unhealthy,
+            tags,
+            backstop));
+        return builder;
+    }
+}
+
+/// <summary>Keeps probe timeout and cache within what the load balancer's probing tolerates.</summary>
+internal sealed class HokusaiHealthCheckOptionsValidator : IValidateOptions<HokusaiHealthCheckOptions>
+{
+    private static readonly TimeSpan Max = TimeSpan.FromSeconds(2);
+
+    public ValidateOptionsResult Validate(string? name, HokusaiHealthCheckOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Timeout <= TimeSpan.Zero || options.Timeout > Max)
+        {
+            failures.Add($"Health check timeout must be greater than 0 and at most 2 s (was {options.Timeout}).");
+        }
+
+        if (options.CacheDuration < TimeSpan.Zero || options.CacheDuration > Max)
+        {
+            failures.Add($"Health check cache duration must be between 0 and 2 s (was {options.CacheDuration}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,26 @@
+namespace Hokusai.Contracts;
+
+/// <summary>Settings of the readiness checks added by <c>AddHokusaiContracts</c> on an <c>IHealthChecksBuilder</c>.</summary>
+public sealed class HokusaiHealthCheckOptions
+{
+    /// <summary>The tag carried by every readiness check (the Redis package's check uses it too).</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>Name of the check that is unhealthy while the host starts and from the moment it begins to stop.</summary>
+    public const string LifecycleCheckName = "lifecycle";
+
+    /// <summary>Name of the check that reads the latest block from the RPC node.</summary>
+    public const string RpcCheckName = "rpc";
+
+    /// <summary>Name of the check that calls a view function on the <c>ModelRegistry</c>.</summary>
+    public const string ModelRegistryCheckName = "model_registry";
+
+    /// <summary>How long one probe may take before the check reports unhealthy (default and maximum 2 s).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a probe's result is reused (default and maximum 2 s), so frequent load balancer and
+    /// container probes do not each hit the RPC node. Zero disables caching.
+    /// </summary>
+    public TimeSpan CacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+}

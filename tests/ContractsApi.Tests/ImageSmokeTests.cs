@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using ContractsApi.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace ContractsApi.Tests;
+
+/// <summary>
+/// A real image built and run with podman. No registry is reachable, so the base is assembled
+/// from this machine's runtime (<c>image/make-local-base.sh</c>) and the Dockerfile's runtime stage is
+/// applied to it verbatim, except the <c>apk add</c>/<c>adduser</c> step the base already covers and
+/// <c>COPY --from=build</c>, which takes the published output instead.
+/// </summary>
+[Collection(PublishedAppGroup.Name)]
+public sealed class ImageSmokeTests(PublishedApp app, ITestOutputHelper output) : IDisposable
+{
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..12];
+    private readonly string _context = Directory.CreateTempSubdirectory("hokusai-image-").FullName;
+    private readonly List<string> _cleanup = [];
+
+    private string BaseImage => $"localhost/hokusai-contracts-base:{_suffix}";
+
+    private string Image => $"localhost/hokusai-contracts:{_suffix}";
+
+    private string ContainerName => $"hokusai-contracts-{_suffix}";
+
+    /// <summary>The Dockerfile's last stage, rebased onto the local base.</summary>
+    internal static string RuntimeStage(string baseImage)
+    {
+        var lines = Repo.Read("Dockerfile").Split('\n');
+        var last = Array.FindLastIndex(lines, l => l.StartsWith("FROM ", StringComparison.Ordinal));
+        var result = new List<string> { $"FROM {baseImage}" };
+        var skipping = false;
+        foreach (var line in lines.Skip(last + 1))
+        {
+            if (skipping || line.StartsWith("RUN apk add", StringComparison.Ordinal))
+            {
+                skipping = line.TrimEnd().EndsWith('\\');
+                continue;
+            }
+
+            result.Add(line.StartsWith("COPY --from=build", StringComparison.Ordinal)
+                ? line.Replace("COPY --from=build", "COPY", StringComparison.Ordinal).Replace(" /app ", " app/ ", StringComparison.Ordinal)
+                : line);
+        }
+
+        return string.Join('\n', result);
+    }
+
+    private async Task<ShellResult> PodmanAsync(params string[] args)
+    {
+        // The sandbox forbids raising rlimits, which podman does by default for every container.
+        var conf = Path.Combine(_context, "containers.conf");
+        if (!File.Exists(conf))
+        {
+            await File.WriteAllTextAsync(conf, "[containers]\ndefault_ulimits = []\n");
+        }
+
+        return await Shell.RunAsync("podman", args, _context, new Dictionary<string, string?> { ["CONTAINERS_CONF"] = conf }, TimeSpan.FromMinutes(3));
+    }
+
+    [Fact]
+    public async Task Image_BuiltAndRun_HealthyAsAppuserUnderInitAndStopsCleanly()
+    {
+        var sw = Stopwatch.StartNew();
+        var baseResult = await Shell.RunAsync("bash", [Repo.PathOf("tests", "ContractsApi.Tests", "image", "make-local-base.sh"), BaseImage], _context, timeout: TimeSpan.FromMinutes(3));
+        Assert.True(baseResult.ExitCode == 0, baseResult.ToString());
+        _cleanup.Add(BaseImage);
+
+        await Shell.RunAsync("cp", ["-a", app.Directory, Path.Combine(_context, "app")]);
+        await File.WriteAllTextAsync(Path.Combine(_context, "Containerfile"), RuntimeStage(BaseImage));
+        var build = await PodmanAsync("build", "--format", "docker", "-q", "-t", Image, "-f", "Containerfile", ".");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        _cleanup.Add(Image);
+        var size = long.Parse((await PodmanAsync("image", "inspect", "--format", "{{.Size}}", Image)).StdOut.Trim(), CultureInfo.InvariantCulture);
+        var baseSize = long.Parse((await PodmanAsync("image", "inspect", "--format", "{{.Size}}", BaseImage)).StdOut.Trim(), CultureInfo.InvariantCulture);
+        output.WriteLine($"built in {sw.Elapsed.TotalSeconds:0.0} s; image {size / 1e6:0.0} MB (local glibc base {baseSize / 1e6:0.0} MB, app layer {(size - baseSize) / 1e6:0.0} MB)");
+
+        var run = await PodmanAsync("run", "-d", "--name", ContainerName, "--network", "none", Image);
+        Assert.True(run.ExitCode == 0, run.ToString());
+
+        var healthy = false;
+        var started = Stopwatch.StartNew();
+        while (!healthy && started.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            healthy = (await PodmanAsync("healthcheck", "run", ContainerName)).ExitCode == 0;
+            if (!healthy)
+            {
+                await Task.Delay(250);
+            }
+        }
+
+        output.WriteLine($"container healthy after {started.Elapsed.TotalMilliseconds:0} ms");
+        Assert.True(healthy, (await PodmanAsync("logs", ContainerName)).ToString());
+        Assert.Equal("10001", (await PodmanAsync("exec", ContainerName, "id", "-u")).StdOut.Trim());
+        Assert.StartsWith("/usr/bin/dumb-init", (await PodmanAsync("exec", ContainerName, "cat", "/proc/1/cmdline")).StdOut, StringComparison.Ordinal);
+
+        var stopping = Stopwatch.StartNew();
+        var stop = await PodmanAsync("stop", "-t", "30", ContainerName);
+        output.WriteLine($"stopped in {stopping.Elapsed.TotalMilliseconds:0} ms");
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        Assert.Equal("0", (await PodmanAsync("inspect", "--format", "{{.State.ExitCode}}", ContainerName)).StdOut.Trim());
+        Assert.Contains("Application is shutting down", (await PodmanAsync("logs", ContainerName)).All, StringComparison.Ordinal);
+        Assert.True(sw.Elapsed < TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
+    public void RuntimeStage_KeepsTheDockerfilesUserPortsHealthcheckAndInit()
+    {
+        var stage = RuntimeStage("localhost/base:x");
+
+        Assert.StartsWith("FROM localhost/base:x\n", stage, StringComparison.Ordinal);
+        Assert.DoesNotContain("apk", stage, StringComparison.Ordinal);
+        Assert.DoesNotContain("--from=build", stage, StringComparison.Ordinal);
+        Assert.Contains("\nUSER appuser\n", stage, StringComparison.Ordinal);
+        Assert.Contains("\nEXPOSE 3001 9091\n", stage, StringComparison.Ordinal);
+        Assert.Contains("HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD " + ContainerContractTests.HealthcheckCommand(), stage, StringComparison.Ordinal);
+        Assert.Contains("ENTRYPOINT [\"/usr/bin/dumb-init\", \"--\"]", stage, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        Shell.RunAsync("podman", ["rm", "-f", "--ignore", ContainerName]).GetAwaiter().GetResult();
+        foreach (var image in Enumerable.Reverse(_cleanup))
+        {
+            Shell.RunAsync("podman", ["rmi", "-f", image]).GetAwaiter().GetResult();
+        }
+
+        Directory.Delete(_context, recursive: true);
+    }
+}

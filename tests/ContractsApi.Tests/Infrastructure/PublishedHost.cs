@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace ContractsApi.Tests.Infrastructure;
+
+/// <summary>
+/// The reference host as the container runs it: the published output started with <c>dotnet</c>
+/// under <c>dumb-init</c> as PID-1 stand-in, as an unprivileged user (<c>nobody</c> via
+/// <c>setpriv</c> when the tests run as root), with the environment given. Captures stdout and
+/// stderr, waits for <c>/health</c>, and delivers real signals.
+/// </summary>
+internal sealed partial class PublishedHost : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+
+    private PublishedHost(Process process, int port, int metricsPort)
+    {
+        _process = process;
+        Port = port;
+        MetricsPort = metricsPort;
+    }
+
+    public int Port { get; }
+
+    public int MetricsPort { get; }
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+
+    public Uri MetricsAddress => new($"http://127.0.0.1:{MetricsPort}");
+
+    /// <summary>Standard output so far (the JSON log lines).</summary>
+    public string StdOut { get { lock (_stdout) { return _stdout.ToString(); } } }
+
+    /// <summary>Standard error so far.</summary>
+    public string StdErr { get { lock (_stderr) { return _stderr.ToString(); } } }
+
+    /// <summary>The uid the host runs as: 65534 (nobody) when the tests run as root, else the current user.</summary>
+    public static bool DropsPrivileges => geteuid() == 0;
+
+    /// <summary>Starts the published app in <paramref name="publishDir"/> on fresh ports with <paramref name="environment"/> added.</summary>
+    public static PublishedHost Start(string publishDir, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var port = Repo.FreePort();
+        var metricsPort = Repo.FreePort();
+        while (metricsPort == port)
+        {
+            metricsPort = Repo.FreePort();
+        }
+
+        var psi = new ProcessStartInfo
+        {
+            WorkingDirectory = publishDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        var command = new List<string>();
+        if (DropsPrivileges)
+        {
+            psi.FileName = "setpriv";
+            command.AddRange(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "dumb-init", "--"]);
+        }
+        else
+        {
+            psi.FileName = "dumb-init";
+            command.Add("--");
+        }
+
+        command.AddRange(["dotnet", Path.Combine(publishDir, "ContractsApi.dll")]);
+        foreach (var a in command)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        // A clean, container-like environment: only what the image sets plus the test's values.
+        psi.Environment.Clear();
+        psi.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        psi.Environment["HOME"] = "/tmp";
+        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } dotnetRoot)
+        {
+            psi.Environment["DOTNET_ROOT"] = dotnetRoot;
+        }
+
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_gcServer"] = "0";
+        psi.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        psi.Environment["METRICS_PORT"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
+
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var host = new PublishedHost(process, port, metricsPort);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (host._stdout) { host._stdout.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (host._stderr) { host._stderr.AppendLine(e.Data); } } };
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return host;
+    }
+
+    /// <summary>Polls <paramref name="path"/> until it answers 200; returns the time it took.</summary>
+    public async Task<TimeSpan> WaitForAsync(string path = "/health", TimeSpan? timeout = null)
+    {
+        var sw = Stopwatch.StartNew();
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = timeout ?? TimeSpan.FromSeconds(60);
+        while (sw.Elapsed < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"host exited with {_process.ExitCode} before {path} answered.\n{StdOut}\n{StdErr}");
+            }
+
+            try
+            {
+                using var response = await client.GetAsync(path);
+                if (response.IsSuccessStatusCode)
+                {
+                    return sw.Elapsed;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"{path} did not answer 200 within {deadline}.\n{StdOut}\n{StdErr}");
+    }
+
+    /// <summary>Sends a real signal (SIGTERM by default) to the init process, which forwards it to the app.</summary>
+    public void Signal(int signal = SigTerm)
+    {
+        if (kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Waits for the process to exit; returns its exit code, or null on timeout.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            _process.WaitForExit();
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Resident set size of the app (the init's child) in bytes, from /proc.</summary>
+    public long? AppRssBytes()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            var status = Path.Combine(dir, "status");
+            try
+            {
+                var text = File.ReadAllText(status);
+                if (text.Contains($"\nPPid:\t{_process.Id}\n", StringComparison.Ordinal) && text.Contains("Name:\tdotnet", StringComparison.Ordinal))
+                {
+                    var line = text.Split('\n').First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+                    var kb = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+                    return kb * 1024;
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            // Only this host's own process tree: never anything found by name.
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    public const int SigTerm = 15;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int sig);
+
+    [LibraryImport("libc")]
+    private static partial uint geteuid();
+}

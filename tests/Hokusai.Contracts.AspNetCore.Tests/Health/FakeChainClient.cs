@@ -1,0 +1,85 @@
+using System.Numerics;
+using Hokusai.Contracts.Chain;
+using Microsoft.Extensions.Hosting;
+
+namespace Hokusai.Contracts.AspNetCore.Tests.Health;
+
+/// <summary>An IChainClient whose status and registry calls are scripted and counted.</summary>
+internal sealed class FakeChainClient : IChainClient
+{
+    private int _statusCalls;
+    private int _registryCalls;
+
+    public Func<CancellationToken, Task<ChainStatus>> Status { get; set; } = _ => Task.FromResult(DefaultStatus());
+    public Func<CancellationToken, Task<string?>> Registry { get; set; } = _ => Task.FromResult<string?>(null);
+
+    public int StatusCalls => Volatile.Read(ref _statusCalls);
+    public int RegistryCalls => Volatile.Read(ref _registryCalls);
+
+    public string DeployerAddress => "0x1111111111111111111111111111111111111111";
+
+    public static ChainStatus DefaultStatus(long chainId = 31337, ulong block = 42, BigInteger? balance = null) => new()
+    {
+        ChainId = chainId,
+        LatestBlock = block,
+        DeployerAddress = "0x1111111111111111111111111111111111111111",
+        DeployerBalanceWei = balance ?? BigInteger.Pow(10, 18),
+        DeployerOwnsRegistry = true,
+        DeployerCanMint = true,
+        ActiveRpc = "http://127.0.0.1:8545",
+    };
+
+    public Task<ChainStatus> GetStatusAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _statusCalls);
+        return Status(cancellationToken);
+    }
+
+    public Task<string?> GetRegisteredTokenAsync(string modelId, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _registryCalls);
+        return Registry(cancellationToken);
+    }
+
+    public Task<PreparedTransaction> PrepareTokenDeploymentAsync(string name, string symbol, IProgress<string>? progress, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
+    public Task<PreparedTransaction> PrepareRegistrationAsync(string modelId, string tokenAddress, string performanceMetric, IProgress<string>? progress, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
+    public Task<PreparedTransaction> PrepareMintAsync(string modelId, string recipient, BigInteger amount, IProgress<string>? progress, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
+    public Task BroadcastAsync(PreparedTransaction transaction, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
+    public Task<TransactionLookup> LookupAsync(string transactionHash, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
+    public Task<ChainReceipt> WaitForReceiptAsync(string transactionHash, IProgress<string>? progress, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
+    public Task ResyncNonceAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
+}
+
+/// <summary>A store that only counts; the health report needs nothing else.</summary>
+internal sealed class FakeStore : IDeploymentStore
+{
+    public Func<CancellationToken, Task<IReadOnlyDictionary<DeploymentStatus, long>>> Counts { get; set; } =
+        _ => Task.FromResult<IReadOnlyDictionary<DeploymentStatus, long>>(new Dictionary<DeploymentStatus, long>
+        {
+            [DeploymentStatus.Pending] = 3,
+            [DeploymentStatus.Completed] = 9,
+        });
+
+    public Task<IReadOnlyDictionary<DeploymentStatus, long>> CountByStatusAsync(CancellationToken cancellationToken) => Counts(cancellationToken);
+
+    public Task<CreateJobResult> TryCreateAsync(DeploymentJob job, CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+    public Task<DeploymentJob?> GetAsync(Guid id, CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+    public Task<bool> TryUpdateAsync(DeploymentJob job, CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+    public Task<DeploymentPage> ListAsync(string owner, DeploymentQuery query, CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+    public Task<Guid?> GetModelClaimAsync(string modelId, CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+    public Task<IReadOnlyList<Guid>> GetUnfinishedAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+}
+
+/// <summary>A queue that only reports its depth.</summary>
+internal sealed class FakeQueue : IDeploymentQueue
+{
+    public Func<CancellationToken, ValueTask<long>> Depth { get; set; } = _ => ValueTask.FromResult(5L);
+
+    public bool IsDurable => true;
+
+    public ValueTask<long> GetDepthAsync(CancellationToken cancellationToken) => Depth(cancellationToken);
+
+    public ValueTask EnqueueAsync(Guid jobId, CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+    public ValueTask<QueueItem?> DequeueAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+    public ValueTask AcknowledgeAsync(QueueItem item, CancellationToken cancellationToken) => throw new InvalidOperationException("not used");
+}
