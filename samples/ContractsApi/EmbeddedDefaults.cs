@@ -66,17 +66,17 @@ internal static class EmbeddedDefaults
             address = address.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal);
             var key = devKey ?? "<one of VALID_API_KEYS>";
             var user = chain.TestAccounts[0].Address;
-            Console.Out.WriteLine($"""
+            Console.Out.WriteLine($$"""
 
-                Hokusai.Contracts is running on its embedded default: in-memory store, anvil dev chain at {chain.RpcUrl} (chain id {chain.ChainId}).
-                  ModelRegistry {chain.ModelRegistryAddress}   TokenManager {chain.TokenManagerAddress}
-                  Development API key: {key}
+                Hokusai.Contracts is running on its embedded default: in-memory store, anvil dev chain at {{chain.RpcUrl}} (chain id {{chain.ChainId}}).
+                  ModelRegistry {{chain.ModelRegistryAddress}}   TokenManager {{chain.TokenManagerAddress}}
+                  Development API key: {{key}}
 
                 Deploy a token:
-                  curl -s -X POST {address}/api/deployments -H 'Content-Type: application/json' -H 'X-API-Key: {key}' \
-                    -d '{{"modelId":"sentiment-v1","userAddress":"{user}","initialSupply":"1000000"}}'
+                  curl -s -X POST {{address}}/api/deployments -H 'Content-Type: application/json' -H 'X-API-Key: {{key}}' \
+                    -d '{"modelId":"sentiment-v1","userAddress":"{{user}}","initialSupply":"1000000"}'
                 Then poll the status URL it returns (data.links.status):
-                  curl -s {address}/api/deployments/<requestId>/status -H 'X-API-Key: {key}'
+                  curl -s {{address}}/api/deployments/<requestId>/status -H 'X-API-Key: {{key}}'
 
                 """);
             Console.Out.Flush();

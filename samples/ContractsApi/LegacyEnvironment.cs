@@ -27,6 +27,8 @@ internal static class LegacyEnvironment
         ("QUOTA_PER_DAY", HokusaiContractsOptions.SectionName + ":Quotas:PerDay"),
         ("RATE_LIMIT_PER_MINUTE", HokusaiContractsOptions.SectionName + ":Quotas:RequestsPerMinute"),
         ("JOB_CONCURRENCY", HokusaiContractsOptions.SectionName + ":Jobs:MaxConcurrency"),
+        ("HEALTH_DETAILED_ENABLED", HokusaiContractsOptions.SectionName + ":Health:DetailedEnabled"),
+        ("DEPLOYER_BALANCE_WARNING_ETH", HokusaiContractsOptions.SectionName + ":Health:DeployerBalanceWarningEth"),
     ];
 
     public static IConfigurationBuilder AddLegacyEnvironment(this IConfigurationBuilder builder, IDictionary? environment = null)

@@ -1,17 +1,40 @@
 using ContractsApi;
 using Hokusai.Contracts;
 using Hokusai.Contracts.AspNetCore;
+using Hokusai.Contracts.Redis;
+using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddLegacyEnvironment();
+await builder.UseEmbeddedDefaultsAsync();
 builder.AddContractsLogging();
 builder.AddContractsObservability();
-builder.Services.AddHealthChecks().AddHokusaiContracts();
-builder.Services.Configure<HokusaiHealthEndpointOptions>(o =>
+builder.AddContractsWebSecurity();
+
+var contracts = builder.Services
+    .AddHokusaiContracts(builder.Configuration.GetSection(HokusaiContractsOptions.SectionName))
+    .AddHokusaiApi(builder.Configuration);
+if (builder.Configuration["REDIS_URL"] is { Length: > 0 } redisUrl)
 {
-    o.DetailedEnabled = builder.Configuration.GetValue("HEALTH_DETAILED_ENABLED", true);
-    o.DeployerBalanceWarningEth = builder.Configuration.GetValue("DEPLOYER_BALANCE_WARNING_ETH", o.DeployerBalanceWarningEth);
-});
+    contracts.AddRedis(redisUrl);
+}
+
+builder.Services.AddHealthChecks().AddHokusaiContracts();
+builder.Services.Configure<HokusaiHealthEndpointOptions>(builder.Configuration.GetSection("HokusaiContracts:Health"));
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25)); // ECS kills 30 s after SIGTERM
 
 var app = builder.Build();
+app.UseContractsWebSecurity();
+app.UseHokusaiContracts();
 app.MapHokusaiContractsHealth();
-app.Run();
+app.MapHokusaiContracts();
+app.MapOpenApi();
+if (app.Environment.IsDevelopment())
+{
+    app.MapScalarApiReference();
+}
+
+await app.RunAsync();
+
+/// <summary>The reference host's entry point (public for integration tests).</summary>
+public partial class Program;
