@@ -1,5 +1,6 @@
 using Hokusai.Contracts;
 using Hokusai.Contracts.Chain;
+using Hokusai.Contracts.Diagnostics;
 using Hokusai.Contracts.InMemory;
 using Hokusai.Contracts.Jobs;
 using Microsoft.Extensions.Configuration;
@@ -53,6 +54,7 @@ public static class HokusaiContractsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddChainClient();
+        ContractsTelemetry.Initialize();
 
         services.TryAddSingleton<IDeploymentStore, InMemoryDeploymentStore>();
         services.TryAddSingleton<IDeploymentQueue, InMemoryDeploymentQueue>();

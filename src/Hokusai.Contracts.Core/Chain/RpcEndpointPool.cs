@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Nethereum.JsonRpc.Client;
 using Nethereum.Web3;
@@ -32,6 +33,36 @@ internal sealed class RpcEndpointPool : IDisposable
     internal string ActiveDisplayUrl => _endpoints[Volatile.Read(ref _active)].DisplayUrl;
 
     internal async Task<T> ExecuteAsync<T>(string operation, Func<IWeb3, Task<T>> call, CancellationToken cancellationToken)
+    {
+        using var activity = ContractsTelemetry.StartActivity("rpc " + operation, System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("rpc.system", "ethereum");
+        activity?.SetTag("rpc.method", operation);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "error";
+        try
+        {
+            var result = await ExecuteOnEndpointsAsync(operation, call, cancellationToken);
+            outcome = "success";
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            outcome = "cancelled";
+            throw;
+        }
+        catch (ChainException ex)
+        {
+            outcome = ex.Kind.ToString().ToLowerInvariant();
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Kind.ToString());
+            throw;
+        }
+        finally
+        {
+            ContractsTelemetry.RpcCall(operation, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async Task<T> ExecuteOnEndpointsAsync<T>(string operation, Func<IWeb3, Task<T>> call, CancellationToken cancellationToken)
     {
         var start = Volatile.Read(ref _active);
         Exception? last = null;

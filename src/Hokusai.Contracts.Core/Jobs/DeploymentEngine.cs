@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Hokusai.Contracts.Chain;
+using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -117,6 +118,7 @@ internal sealed partial class DeploymentEngine(
         }
 
         Interlocked.Increment(ref _inFlight);
+        ContractsTelemetry.JobStarted();
         try
         {
             using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = item.JobId, ["DeliveryCount"] = item.DeliveryCount });
@@ -142,6 +144,8 @@ internal sealed partial class DeploymentEngine(
         {
             _active.TryRemove(item.JobId, out _);
             Interlocked.Decrement(ref _inFlight);
+            ContractsTelemetry.JobFinished();
+            await ReportDepthQuietly();
         }
     }
 
@@ -250,6 +254,18 @@ internal sealed partial class DeploymentEngine(
         if (count > 0)
         {
             LogRequeuedUnfinished(logger, count);
+        }
+    }
+
+    private async Task ReportDepthQuietly()
+    {
+        try
+        {
+            ContractsTelemetry.ReportQueueDepth(await queue.GetDepthAsync(CancellationToken.None));
+        }
+        catch (StoreUnavailableException)
+        {
+            // The gauge keeps its last value; the Redis health check reports the outage.
         }
     }
 

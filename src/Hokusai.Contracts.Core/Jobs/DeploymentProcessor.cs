@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Hokusai.Contracts.Chain;
+using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -34,6 +35,12 @@ internal sealed partial class DeploymentProcessor(
             return job;
         }
 
+        // The span joins the trace of the request that accepted the job (its traceparent is stored with it).
+        using var activity = ContractsTelemetry.StartActivity("deployment process", ActivityKind.Consumer, job.TraceParent);
+        activity?.SetTag("hokusai.job_id", job.Id.ToString());
+        activity?.SetTag("hokusai.model_id", job.Request.ModelId);
+        activity?.SetTag("hokusai.attempt", job.Attempts + 1);
+
         var context = new JobContext(store, timeProvider, job);
         if (job.Status == DeploymentStatus.Pending)
         {
@@ -53,25 +60,10 @@ internal sealed partial class DeploymentProcessor(
 
         try
         {
-            if (context.Job.Step == DeploymentStep.DeployingToken)
-            {
-                await DeployTokenAsync(context, cancellationToken);
-            }
-
-            if (context.Job.Step == DeploymentStep.RegisteringModel)
-            {
-                await RegisterAsync(context, cancellationToken);
-            }
-
-            if (context.Job.Step == DeploymentStep.MintingTokens)
-            {
-                await MintAsync(context, cancellationToken);
-            }
-
-            if (context.Job.Step == DeploymentStep.Confirming)
-            {
-                await ConfirmAsync(context, cancellationToken);
-            }
+            await RunStepAsync(context, DeploymentStep.DeployingToken, DeployTokenAsync, cancellationToken);
+            await RunStepAsync(context, DeploymentStep.RegisteringModel, RegisterAsync, cancellationToken);
+            await RunStepAsync(context, DeploymentStep.MintingTokens, MintAsync, cancellationToken);
+            await RunStepAsync(context, DeploymentStep.Confirming, ConfirmAsync, cancellationToken);
         }
         catch (ChainException ex) when (!ex.IsTransient)
         {
@@ -83,6 +75,31 @@ internal sealed partial class DeploymentProcessor(
         }
 
         return context.Job;
+    }
+
+    private static async Task RunStepAsync(JobContext context, DeploymentStep step, Func<JobContext, CancellationToken, Task> run, CancellationToken cancellationToken)
+    {
+        if (context.Job.Step != step)
+        {
+            return;
+        }
+
+        using var activity = ContractsTelemetry.StartActivity("deployment " + ContractsTelemetry.StepName(step));
+        var started = Stopwatch.GetTimestamp();
+        var succeeded = false;
+        try
+        {
+            await run(context, cancellationToken);
+            succeeded = true;
+        }
+        finally
+        {
+            ContractsTelemetry.StepFinished(step, Stopwatch.GetElapsedTime(started), succeeded);
+            if (!succeeded)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error);
+            }
+        }
     }
 
     /// <summary>Marks a job failed after transient errors outlasted the retries (only when nothing was sent).</summary>
@@ -238,6 +255,7 @@ internal sealed partial class DeploymentProcessor(
             CompletedAt = now,
             TokenDetails = details,
         }, cancellationToken);
+        ContractsTelemetry.DeploymentCompleted(now - job.CreatedAt);
         LogCompleted(logger, job.Id, job.Request.ModelId, token, (now - job.CreatedAt).TotalMilliseconds);
     }
 
@@ -333,6 +351,7 @@ internal sealed partial class DeploymentProcessor(
             CompletedAt = now,
             Error = error,
         }, cancellationToken);
+        ContractsTelemetry.DeploymentFailed(error.Code, now - context.Job.CreatedAt);
         LogFailed(logger, context.Job.Id, context.Job.Request.ModelId, error.Code, error.Message);
     }
 

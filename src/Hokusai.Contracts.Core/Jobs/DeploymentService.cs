@@ -1,4 +1,5 @@
 using Hokusai.Contracts.Chain;
+using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Hokusai.Contracts.Jobs;
@@ -51,6 +52,7 @@ internal sealed partial class DeploymentService(
         var decision = await quota.TryAcquireAsync(submission.Owner, cancellationToken);
         if (!decision.Allowed)
         {
+            ContractsTelemetry.QuotaRejection(decision.Window);
             return new SubmitResult(SubmitOutcome.QuotaExceeded, Quota: decision);
         }
 
@@ -103,6 +105,7 @@ internal sealed partial class DeploymentService(
             LogEnqueueDeferred(logger, job.Id, ex.Message);
         }
 
+        ContractsTelemetry.DeploymentAccepted();
         LogAccepted(logger, job.Id, request.ModelId, submission.Owner);
         return new SubmitResult(SubmitOutcome.Accepted, job, decision);
     }
@@ -149,6 +152,7 @@ internal sealed partial class DeploymentService(
             };
             if (await store.TryUpdateAsync(cancelled, cancellationToken))
             {
+                ContractsTelemetry.DeploymentCancelled();
                 LogCancelled(logger, id);
                 return new CancelResult(CancelOutcome.Cancelled, cancelled);
             }

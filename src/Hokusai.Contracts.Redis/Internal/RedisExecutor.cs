@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -37,11 +38,14 @@ internal sealed class RedisExecutor
         try
         {
             // Wall-clock timeout on purpose: a test's fake TimeProvider must not stop it from firing.
-            return await task.WaitAsync(timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            var result = await task.WaitAsync(timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            ContractsTelemetry.ReportRedisAvailable(true);
+            return result;
         }
         catch (TimeoutException ex)
         {
             Observe(task);
+            ContractsTelemetry.ReportRedisAvailable(false);
             throw new StoreUnavailableException($"Redis did not answer {name} within {timeout.TotalMilliseconds:0} ms.", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -51,6 +55,7 @@ internal sealed class RedisExecutor
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
+            ContractsTelemetry.ReportRedisAvailable(false);
             throw new StoreUnavailableException($"Redis is unavailable ({name}): {ex.GetType().Name}.", ex);
         }
     }
