@@ -1,0 +1,57 @@
+using System.Collections;
+
+namespace ContractsApi.Tests.Host;
+
+public sealed class LegacyEnvironmentTests
+{
+    private static Dictionary<string, string?> Map(params (string Key, string Value)[] variables)
+    {
+        var env = new Hashtable();
+        foreach (var (key, value) in variables)
+        {
+            env[key] = value;
+        }
+
+        return LegacyEnvironment.Map(env);
+    }
+
+    [Fact]
+    public void Map_RpcUrlsList_KeepsFailoverOrderAndWinsOverRpcUrl()
+    {
+        var mapped = Map(("RPC_URLS", " http://a:8545 , http://b:8545"), ("RPC_URL", "http://ignored:8545"));
+
+        Assert.Equal("http://a:8545", mapped["HokusaiContracts:Chain:RpcUrls:0"]);
+        Assert.Equal("http://b:8545", mapped["HokusaiContracts:Chain:RpcUrls:1"]);
+        Assert.False(mapped.ContainsKey("HokusaiContracts:Chain:RpcUrls:2"));
+    }
+
+    [Fact]
+    public void Map_SingleRpcUrl_BecomesTheOnlyUrl()
+    {
+        var mapped = Map(("RPC_URL", "https://rpc.example:443/key"));
+
+        Assert.Equal("https://rpc.example:443/key", mapped["HokusaiContracts:Chain:RpcUrls:0"]);
+    }
+
+    [Theory]
+    [InlineData("CHAIN_ID", "137", "HokusaiContracts:Chain:ChainId")]
+    [InlineData("NETWORK_NAME", "polygon", "HokusaiContracts:Chain:NetworkName")]
+    [InlineData("MODEL_REGISTRY_ADDRESS", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "HokusaiContracts:Chain:ModelRegistryAddress")]
+    [InlineData("TOKEN_MANAGER_ADDRESS", "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", "HokusaiContracts:Chain:TokenManagerAddress")]
+    [InlineData("DEPLOYER_PRIVATE_KEY", "0xabc", "HokusaiContracts:Chain:DeployerPrivateKey")]
+    [InlineData("CONFIRMATION_BLOCKS", "3", "HokusaiContracts:Chain:ConfirmationBlocks")]
+    [InlineData("MAX_GAS_PRICE_GWEI", "150", "HokusaiContracts:Chain:MaxGasPriceGwei")]
+    [InlineData("GAS_PRICE_MULTIPLIER", "1.5", "HokusaiContracts:Chain:GasPriceMultiplier")]
+    [InlineData("QUOTA_PER_HOUR", "10", "HokusaiContracts:Quotas:PerHour")]
+    [InlineData("JOB_CONCURRENCY", "4", "HokusaiContracts:Jobs:MaxConcurrency")]
+    public void Map_OriginalVariable_LandsOnItsConfigurationKey(string variable, string value, string key)
+    {
+        Assert.Equal(value, Map((variable, value))[key]);
+    }
+
+    [Fact]
+    public void Map_BlankValues_AreIgnored()
+    {
+        Assert.Empty(Map(("CHAIN_ID", "  "), ("RPC_URL", "")));
+    }
+}
