@@ -3,18 +3,6 @@ namespace Hokusai.Contracts.AspNetCore.Http;
 /// <summary>Maps domain jobs to the wire shapes.</summary>
 internal static class DeploymentMapping
 {
-    /// <summary>The wire value of a step (snake_case).</summary>
-    public static string ToWireValue(this DeploymentStep step) => step switch
-    {
-        DeploymentStep.Queued => "queued",
-        DeploymentStep.DeployingToken => "deploying_token",
-        DeploymentStep.RegisteringModel => "registering_model",
-        DeploymentStep.MintingTokens => "minting_tokens",
-        DeploymentStep.Confirming => "confirming",
-        DeploymentStep.Done => "done",
-        _ => step.ToString().ToLowerInvariant(),
-    };
-
     public static DeploymentStatusData ToStatusData(DeploymentJob job, int estimatedCompletionSeconds) => new()
     {
         RequestId = job.Id,

@@ -147,16 +147,7 @@ internal static class ContractsTelemetry
     /// <summary>Converts wei to ether as a double (precision is ample for a gauge).</summary>
     internal static double WeiToEther(BigInteger wei) => (double)wei / 1e18;
 
-    internal static string StepName(DeploymentStep step) => step switch
-    {
-        DeploymentStep.Queued => "queued",
-        DeploymentStep.DeployingToken => "deploying_token",
-        DeploymentStep.RegisteringModel => "registering_model",
-        DeploymentStep.MintingTokens => "minting_tokens",
-        DeploymentStep.Confirming => "confirming",
-        DeploymentStep.Done => "done",
-        _ => "unknown",
-    };
+    internal static string StepName(DeploymentStep step) => step.ToWireValue();
 
     private static IEnumerable<Measurement<long>> ObserveQueueDepth()
     {

@@ -59,6 +59,18 @@ public static class DeploymentStatusExtensions
             && Enum.IsDefined(status);
     }
 
+    /// <summary>The snake_case wire value of a step (<c>deploying_token</c>, …), also used as a metric tag.</summary>
+    public static string ToWireValue(this DeploymentStep step) => step switch
+    {
+        DeploymentStep.Queued => "queued",
+        DeploymentStep.DeployingToken => "deploying_token",
+        DeploymentStep.RegisteringModel => "registering_model",
+        DeploymentStep.MintingTokens => "minting_tokens",
+        DeploymentStep.Confirming => "confirming",
+        DeploymentStep.Done => "done",
+        _ => throw new ArgumentOutOfRangeException(nameof(step), step, null),
+    };
+
     /// <summary>True for completed, failed and cancelled.</summary>
     public static bool IsFinal(this DeploymentStatus status) =>
         status is DeploymentStatus.Completed or DeploymentStatus.Failed or DeploymentStatus.Cancelled;

@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
+using Hokusai.Contracts.Tests.Health;
+
 namespace Hokusai.Contracts.AspNetCore.Tests.Health;
 
 public sealed class HealthEndpointTests

@@ -10,6 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
+using Hokusai.Contracts.Tests.Health;
+
 namespace Hokusai.Contracts.AspNetCore.Tests.Health;
 
 /// <summary>A real ASP.NET Core pipeline on the test server with fake chain, store and queue.</summary>
