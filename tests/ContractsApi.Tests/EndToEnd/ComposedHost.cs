@@ -28,6 +28,8 @@ internal sealed class ComposedHost : WebApplicationFactory<Program>
     {
         ArgumentNullException.ThrowIfNull(builder);
         const string Chain = HokusaiContractsOptions.SectionName + ":Chain:";
+        // The factory defaults to Development; the container runs Production.
+        builder.UseEnvironment("Production");
         builder.UseSetting("urls", "http://127.0.0.1:0");
         builder.UseSetting("METRICS_PORT", Repo.FreePort().ToString(CultureInfo.InvariantCulture));
         builder.UseSetting(Chain + "RpcUrls:0", _chain.RpcUrl);

@@ -44,3 +44,23 @@ public sealed class WebSecurityTests(EndToEndChain fixture)
         Assert.Contains("MODEL_REGISTRY_ADDRESS", ex.ToString(), StringComparison.Ordinal);
     }
 }
+
+[Collection(EndToEndGroup.Name)]
+public sealed class ApiReferenceTests(EndToEndChain fixture)
+{
+    [Fact]
+    public async Task ApiReference_InDevelopment_IsServedAndAbsentInProduction()
+    {
+        await using var development = new ComposedHost(fixture.Chain, new Dictionary<string, string> { ["environment"] = "Development" });
+        await using var production = new ComposedHost(fixture.Chain);
+        using var dev = development.CreateApiClient();
+        using var prod = production.CreateApiClient();
+
+        using var devPage = await dev.GetAsync(new Uri("/scalar/v1", UriKind.Relative));
+        using var prodPage = await prod.GetAsync(new Uri("/scalar/v1", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, devPage.StatusCode);
+        Assert.Contains("openapi/v1.json", await devPage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, prodPage.StatusCode);
+    }
+}
