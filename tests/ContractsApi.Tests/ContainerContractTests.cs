@@ -136,7 +136,10 @@ public sealed partial class ContainerContractTests(PublishedApp app, DevChainFix
                     latencies[i] = sw.Elapsed.TotalMilliseconds;
                     if (response.StatusCode != expected)
                     {
-                        Interlocked.Increment(ref failed);
+                        if (Interlocked.Increment(ref failed) == 1)
+                        {
+                            output.WriteLine($"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                        }
                     }
                 }
             }));
