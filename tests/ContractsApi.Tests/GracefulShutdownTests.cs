@@ -20,7 +20,7 @@ namespace ContractsApi.Tests;
 [Collection(PublishedAppGroup.Name)]
 public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper output)
 {
-    private sealed record Sample(string Kind, bool SentBeforeSignal, HttpStatusCode? Status, string? Error);
+    private sealed record Sample(string Kind, HttpStatusCode? Status, string? Error);
 
     [Fact]
     public async Task Sigterm_UnderLoadWithDeploymentInFlight_DrainsExitsZeroAndRestartFinishesWithoutRedeploying()
@@ -56,6 +56,7 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
         var samples = new ConcurrentBag<Sample>();
         var signalled = 0;
         var posts = 0;
+        var outstanding = 0;
         using var loadClient = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8 }) { BaseAddress = first.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         var load = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
@@ -70,6 +71,7 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
                 };
                 using (request)
                 {
+                    Interlocked.Increment(ref outstanding);
                     try
                     {
                         using var response = await loadClient.SendAsync(request);
@@ -79,11 +81,15 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
                             jobs[JsonDocument.Parse(text).RootElement.GetProperty("data").GetProperty("requestId").GetString()!] = model;
                         }
 
-                        samples.Add(new Sample(kind, true, response.StatusCode, null));
+                        samples.Add(new Sample(kind, response.StatusCode, null));
                     }
                     catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
                     {
-                        samples.Add(new Sample(kind, true, null, ex.Message));
+                        samples.Add(new Sample(kind, null, ex.Message));
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref outstanding);
                     }
                 }
             }
@@ -97,6 +103,7 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
         Volatile.Write(ref signalled, 1);
         var sw = Stopwatch.StartNew();
         first.Signal(PublishedHost.SigTerm);
+        var inFlightAtSignal = Volatile.Read(ref outstanding);
         // The signal travels through the init to the runtime's handler: probe until readiness changes.
         HttpStatusCode? readyAfter;
         do
@@ -110,12 +117,13 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
         var exitMs = sw.Elapsed.TotalMilliseconds;
 
         var failed = samples.Where(s => s.Error is not null || s.Status is not (HttpStatusCode.OK or HttpStatusCode.Accepted)).ToList();
-        output.WriteLine($"requests before SIGTERM: {samples.Count} ({samples.Count(s => s.Kind == "POST")} POST), failed: {failed.Count}; /health/ready after SIGTERM: {(int?)readyAfter} at {readyAfterMs:0} ms; exit {exit} after {exitMs:0} ms");
+        output.WriteLine($"requests before SIGTERM: {samples.Count} ({samples.Count(s => s.Kind == "POST")} POST, {inFlightAtSignal} in flight at the signal), failed: {failed.Count}; /health/ready after SIGTERM: {(int?)readyAfter} at {readyAfterMs:0} ms; exit {exit} after {exitMs:0} ms");
         Assert.True(exit == 0, $"exit {exit?.ToString(CultureInfo.InvariantCulture) ?? "none within 30 s"}\n{first.StdOut}\n{first.StdErr}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyAfter);
         Assert.True(readyAfterMs < 1000, $"readiness turned {readyAfter} only after {readyAfterMs:0} ms");
         Assert.True(failed.Count == 0, string.Join('\n', failed.Take(10)));
         Assert.True(samples.Count >= 50, $"only {samples.Count} requests were sent under load");
+        Assert.True(inFlightAtSignal > 0, "no request was in flight when the signal was sent");
         var firstLog = Lines(first.StdOut).Where(l => l.Contains(inFlight, StringComparison.Ordinal)).ToList();
         var parked = firstLog.Any(l => l.Contains("parked", StringComparison.Ordinal));
         var finished = firstLog.Any(l => l.Contains("completed: token", StringComparison.Ordinal));
