@@ -99,11 +99,12 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
         var readyBefore = await GetStatusAsync(first.BaseAddress, "/health/ready");
         Assert.Equal(HttpStatusCode.OK, readyBefore);
 
-        // No request is started after this point, so every sample is one sent before the signal.
-        Volatile.Write(ref signalled, 1);
+        // The load stops right after the signal: every request sent before it (and the few started in
+        // between) must get a complete response.
         var sw = Stopwatch.StartNew();
-        first.Signal(PublishedHost.SigTerm);
         var inFlightAtSignal = Volatile.Read(ref outstanding);
+        first.Signal(PublishedHost.SigTerm);
+        Volatile.Write(ref signalled, 1);
         // The signal travels through the init to the runtime's handler: probe until readiness changes.
         HttpStatusCode? readyAfter;
         do
@@ -117,7 +118,7 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
         var exitMs = sw.Elapsed.TotalMilliseconds;
 
         var failed = samples.Where(s => s.Error is not null || s.Status is not (HttpStatusCode.OK or HttpStatusCode.Accepted)).ToList();
-        output.WriteLine($"requests before SIGTERM: {samples.Count} ({samples.Count(s => s.Kind == "POST")} POST, {inFlightAtSignal} in flight at the signal), failed: {failed.Count}; /health/ready after SIGTERM: {(int?)readyAfter} at {readyAfterMs:0} ms; exit {exit} after {exitMs:0} ms");
+        output.WriteLine($"requests under load: {samples.Count} ({samples.Count(s => s.Kind == "POST")} POST, {inFlightAtSignal} in flight at the signal), failed: {failed.Count}; /health/ready after SIGTERM: {(int?)readyAfter} at {readyAfterMs:0} ms; exit {exit} after {exitMs:0} ms");
         Assert.True(exit == 0, $"exit {exit?.ToString(CultureInfo.InvariantCulture) ?? "none within 30 s"}\n{first.StdOut}\n{first.StdErr}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyAfter);
         Assert.True(readyAfterMs < 1000, $"readiness turned {readyAfter} only after {readyAfterMs:0} ms");
