@@ -19,7 +19,9 @@ if (builder.Configuration["REDIS_URL"] is { Length: > 0 } redisUrl)
     contracts.AddRedis(redisUrl);
 }
 
-builder.Services.AddHealthChecks().AddHokusaiContracts();
+// Readiness answers 503 for 2 s after SIGTERM before the listener closes (HokusaiContracts:Health:ShutdownDelay).
+builder.Services.AddHealthChecks().AddHokusaiContracts(o => o.ShutdownDelay = TimeSpan.FromSeconds(2));
+builder.Services.Configure<HokusaiHealthCheckOptions>(builder.Configuration.GetSection("HokusaiContracts:Health"));
 builder.Services.Configure<HokusaiHealthEndpointOptions>(builder.Configuration.GetSection("HokusaiContracts:Health"));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25)); // ECS kills 30 s after SIGTERM
 

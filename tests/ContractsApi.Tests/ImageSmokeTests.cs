@@ -12,7 +12,7 @@ namespace ContractsApi.Tests;
 /// <c>COPY --from=build</c>, which takes the published output instead.
 /// </summary>
 [Collection(PublishedAppGroup.Name)]
-public sealed class ImageSmokeTests(PublishedApp app, ITestOutputHelper output) : IDisposable
+public sealed class ImageSmokeTests(PublishedApp app, DevChainFixture chain, ITestOutputHelper output) : IDisposable
 {
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..12];
     private readonly string _context = Directory.CreateTempSubdirectory("hokusai-image-").FullName;
@@ -76,7 +76,22 @@ public sealed class ImageSmokeTests(PublishedApp app, ITestOutputHelper output) 
         var baseSize = long.Parse((await PodmanAsync("image", "inspect", "--format", "{{.Size}}", BaseImage)).StdOut.Trim(), CultureInfo.InvariantCulture);
         output.WriteLine($"built in {sw.Elapsed.TotalSeconds:0.0} s; image {size / 1e6:0.0} MB (local glibc base {baseSize / 1e6:0.0} MB, app layer {(size - baseSize) / 1e6:0.0} MB)");
 
-        var run = await PodmanAsync("run", "-d", "--name", ContainerName, "--network", "none", Image);
+        // The chain listens on the host's loopback, which only host networking reaches; the
+        // container then shares the host's ports too, so it gets free ones.
+        var port = Repo.FreePort();
+        var metricsPort = Repo.FreePort();
+        var runArgs = new List<string> { "run", "-d", "--name", ContainerName, "--network", "host" };
+        foreach (var (key, value) in chain.Environment(new Dictionary<string, string>
+        {
+            ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
+            ["METRICS_PORT"] = metricsPort.ToString(CultureInfo.InvariantCulture),
+        }))
+        {
+            runArgs.AddRange(["-e", $"{key}={value}"]);
+        }
+
+        runArgs.Add(Image);
+        var run = await PodmanAsync([.. runArgs]);
         Assert.True(run.ExitCode == 0, run.ToString());
 
         var healthy = false;
@@ -94,6 +109,12 @@ public sealed class ImageSmokeTests(PublishedApp app, ITestOutputHelper output) 
         Assert.True(healthy, (await PodmanAsync("logs", ContainerName)).ToString());
         Assert.Equal("10001", (await PodmanAsync("exec", ContainerName, "id", "-u")).StdOut.Trim());
         Assert.StartsWith("/usr/bin/dumb-init", (await PodmanAsync("exec", ContainerName, "cat", "/proc/1/cmdline")).StdOut, StringComparison.Ordinal);
+        using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            // Ready means the container reached the chain and read the registry.
+            using var ready = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/health/ready"));
+            Assert.True(ready.StatusCode == System.Net.HttpStatusCode.OK, await ready.Content.ReadAsStringAsync());
+        }
 
         var stopping = Stopwatch.StartNew();
         var stop = await PodmanAsync("stop", "-t", "30", ContainerName);

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Threading.RateLimiting;
 using Hokusai.Contracts.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hokusai.Contracts.AspNetCore.Tests;
@@ -33,6 +35,31 @@ public sealed class RequestRateLimitTests
             s.AddSingleton<IRequestRateLimiterFactory>(factory);
             s.Configure<HokusaiContractsOptions>(o => o.Quotas.RequestsPerMinute = requestsPerMinute);
         });
+
+    [Fact]
+    public async Task Requests_ToEndpointsWithRateLimitingDisabled_AreNeverLimited()
+    {
+        var factory = new TwoPerMinute();
+        await using var host = await ApiHost.StartAsync(
+            services: s =>
+            {
+                s.AddSingleton<IRequestRateLimiterFactory>(factory);
+                s.Configure<HokusaiContractsOptions>(o => o.Quotas.RequestsPerMinute = 2);
+            },
+            map: app => app.MapGet("/probe", () => "ok").AllowAnonymous().DisableRateLimiting());
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var probe = await host.Client.GetAsync("/probe");
+            Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
+        }
+
+        // The same anonymous caller is still limited everywhere else.
+        using var first = await host.Client.GetAsync("/unknown");
+        using var second = await host.Client.GetAsync("/unknown");
+        using var third = await host.Client.GetAsync("/unknown");
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+    }
 
     [Fact]
     public async Task Requests_OverTheLimit_Return429WithRetryAfterPerCaller()

@@ -15,7 +15,11 @@ public sealed class RedisServer : IAsyncDisposable
     private Process? _process;
     private bool _paused;
 
-    private RedisServer(int port) => Port = port;
+    private RedisServer(int port, string? password)
+    {
+        Port = port;
+        Password = password;
+    }
 
     /// <summary>The loopback port the server listens on.</summary>
     public int Port { get; }
@@ -23,16 +27,20 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>PID of the running server, or null while stopped.</summary>
     public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
 
+    /// <summary>The password the server requires (<c>--requirepass</c>), or null for none.</summary>
+    public string? Password { get; }
+
     /// <summary>A StackExchange.Redis configuration string for this server.</summary>
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    public string ConnectionString => Password is null ? $"127.0.0.1:{Port}" : $"127.0.0.1:{Port},password={Password}";
 
     /// <summary>The <c>REDIS_URL</c> form.</summary>
-    public string Url => $"redis://127.0.0.1:{Port}";
+    public string Url => Password is null ? $"redis://127.0.0.1:{Port}" : $"redis://default:{Uri.EscapeDataString(Password)}@127.0.0.1:{Port}";
 
     /// <summary>Starts a server on a free port and waits until it answers PING.</summary>
-    public static async Task<RedisServer> StartAsync()
+    /// <param name="password">When set, the server requires it (<c>--requirepass</c>).</param>
+    public static async Task<RedisServer> StartAsync(string? password = null)
     {
-        var server = new RedisServer(FreePort());
+        var server = new RedisServer(FreePort(), password);
         await server.RestartAsync().ConfigureAwait(false);
         return server;
     }
@@ -50,6 +58,12 @@ public sealed class RedisServer : IAsyncDisposable
         foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", "--protected-mode", "no" })
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (Password is not null)
+        {
+            start.ArgumentList.Add("--requirepass");
+            start.ArgumentList.Add(Password);
         }
 
         Process process;
@@ -128,10 +142,21 @@ public sealed class RedisServer : IAsyncDisposable
             using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
             await client.ConnectAsync(IPAddress.Loopback, Port, timeout.Token).ConfigureAwait(false);
             var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
-            var buffer = new byte[16];
-            var read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
-            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+            var command = Password is null ? "PING\r\n" : $"AUTH {Password}\r\nPING\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(command), timeout.Token).ConfigureAwait(false);
+            var buffer = new byte[64];
+            var received = string.Empty;
+            while (!received.Contains("+PONG", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
+                received += Encoding.ASCII.GetString(buffer, 0, read);
+                if (read == 0 || received.StartsWith('-') || received.Contains("\r\n-", StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
         {

@@ -50,7 +50,9 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         {
             var detailed = group.MapGet("/detailed", (Delegate)DetailedAsync)
                 .WithName("HealthDetailed").WithSummary("Readiness plus memory, uptime, configuration status, chain, queue and jobs.");
-            if (options.DetailedAuthorizationPolicy is { } policy)
+            // With AddHokusaiApi the API's policy (API key or JWT) guards it too: the default policy has no
+            // authentication scheme in such a host, so authenticated callers would end in a failed challenge.
+            if ((options.DetailedAuthorizationPolicy ?? ApiPolicy(endpoints.ServiceProvider)) is { } policy)
             {
                 detailed.RequireAuthorization(policy);
             }
@@ -62,6 +64,11 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
 
         return group;
     }
+
+    private static string? ApiPolicy(IServiceProvider services) =>
+        services.GetService<IOptions<Microsoft.AspNetCore.Authorization.AuthorizationOptions>>()?.Value.GetPolicy(HokusaiAuthenticationDefaults.Policy) is null
+            ? null
+            : HokusaiAuthenticationDefaults.Policy;
 
     internal static Ok<LivenessResponse> Live(HttpContext context)
     {

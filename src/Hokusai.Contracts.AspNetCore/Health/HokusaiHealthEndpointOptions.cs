@@ -6,7 +6,10 @@ public sealed class HokusaiHealthEndpointOptions
     /// <summary>Whether <c>/health/detailed</c> is mapped at all (<c>HEALTH_DETAILED_ENABLED</c> in the reference host).</summary>
     public bool DetailedEnabled { get; set; } = true;
 
-    /// <summary>Authorization policy of <c>/health/detailed</c>; null uses the default policy (any authenticated caller).</summary>
+    /// <summary>
+    /// Authorization policy of <c>/health/detailed</c>; null uses the API's policy (API key or JWT) when
+    /// <c>AddHokusaiApi</c> is registered, else the default policy (any authenticated caller).
+    /// </summary>
     public string? DetailedAuthorizationPolicy { get; set; }
 
     /// <summary>

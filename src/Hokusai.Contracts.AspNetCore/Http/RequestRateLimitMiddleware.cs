@@ -19,6 +19,14 @@ internal sealed partial class RequestRateLimitMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
+        // Health probes (and anything else marked DisableRateLimiting) must never be throttled: a 429
+        // on readiness takes a healthy task out of the load balancer.
+        if (context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.RateLimiting.DisableRateLimitingAttribute>() is not null)
+        {
+            await next(context);
+            return;
+        }
+
         var partition = await GetPartitionKeyAsync(context);
         using var lease = await limiter.Limiter.AcquireAsync(partition, 1, context.RequestAborted);
         if (lease.IsAcquired)

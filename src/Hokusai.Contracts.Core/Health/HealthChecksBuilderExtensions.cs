@@ -13,10 +13,12 @@ public static class HokusaiHealthChecksBuilderExtensions
     /// <summary>
     /// Adds the readiness checks <c>lifecycle</c> (starting / shutting down), <c>rpc</c> (latest block)
     /// and <c>model_registry</c> (a view call), all tagged <see cref="HokusaiHealthCheckOptions.ReadyTag"/>.
-    /// Each probe has a timeout and its result is cached briefly (both 2 s by default). Safe to call twice.
+    /// Each probe has a timeout and its result is cached briefly (both 2 s by default). With a
+    /// <see cref="HokusaiHealthCheckOptions.ShutdownDelay"/>, the host keeps serving that long after
+    /// shutdown begins, with readiness failing. Safe to call twice.
     /// </summary>
     /// <param name="builder">The host's health checks builder (<c>services.AddHealthChecks()</c>).</param>
-    /// <param name="configure">Optional changes to timeout and cache duration.</param>
+    /// <param name="configure">Optional changes to timeout, cache duration and shutdown delay.</param>
     /// <returns>The same builder.</returns>
     public static IHealthChecksBuilder AddHokusaiContracts(this IHealthChecksBuilder builder, Action<HokusaiHealthCheckOptions>? configure = null)
     {
@@ -38,6 +40,7 @@ public static class HokusaiHealthChecksBuilderExtensions
         options.ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<HealthProbes>();
+        builder.Services.AddHostedService<ShutdownDelayService>();
 
         string[] tags = [HokusaiHealthCheckOptions.ReadyTag];
         // The probes enforce the configured timeout themselves; this is only a backstop.
@@ -68,6 +71,7 @@ public static class HokusaiHealthChecksBuilderExtensions
 internal sealed class HokusaiHealthCheckOptionsValidator : IValidateOptions<HokusaiHealthCheckOptions>
 {
     private static readonly TimeSpan Max = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxShutdownDelay = TimeSpan.FromSeconds(20);
 
     public ValidateOptionsResult Validate(string? name, HokusaiHealthCheckOptions options)
     {
@@ -80,6 +84,11 @@ internal sealed class HokusaiHealthCheckOptionsValidator : IValidateOptions<Hoku
         if (options.CacheDuration < TimeSpan.Zero || options.CacheDuration > Max)
         {
             failures.Add($"Health check cache duration must be between 0 and 2 s (was {options.CacheDuration}).");
+        }
+
+        if (options.ShutdownDelay < TimeSpan.Zero || options.ShutdownDelay > MaxShutdownDelay)
+        {
+            failures.Add($"Health shutdown delay must be between 0 and 20 s (was {options.ShutdownDelay}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -23,4 +23,11 @@ public sealed class HokusaiHealthCheckOptions
     /// container probes do not each hit the RPC node. Zero disables caching.
     /// </summary>
     public TimeSpan CacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long the host keeps serving once shutdown begins, before any hosted service (the web server
+    /// included) is stopped: readiness answers 503 meanwhile, so probes and load balancers see the task
+    /// leave before its listener closes. Zero (the default) stops at once; at most 20 s.
+    /// </summary>
+    public TimeSpan ShutdownDelay { get; set; } = TimeSpan.Zero;
 }

@@ -121,7 +121,7 @@ internal sealed partial class DeploymentEngine(
         ContractsTelemetry.JobStarted();
         try
         {
-            using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = item.JobId, ["DeliveryCount"] = item.DeliveryCount });
+            using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = item.JobId, ["ModelId"] = (await store.GetAsync(item.JobId, cancellationToken))?.Request.ModelId ?? string.Empty, ["DeliveryCount"] = item.DeliveryCount });
             var outcome = await ProcessWithRetriesAsync(item.JobId, cancellationToken);
             if (outcome == RunOutcome.Parked)
             {

@@ -40,6 +40,7 @@ internal sealed class ComposedHost : WebApplicationFactory<Program>
         builder.UseSetting(Chain + "ReceiptPollInterval", "00:00:00.050");
         builder.UseSetting("VALID_API_KEYS", "alice:" + ApiKey);
         builder.UseSetting("LOG_LEVEL", "warn");
+        builder.UseSetting("HokusaiContracts:Health:ShutdownDelay", "00:00:00");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

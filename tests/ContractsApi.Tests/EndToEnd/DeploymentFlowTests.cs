@@ -8,24 +8,15 @@ using Hokusai.Contracts.Tests.Chain;
 
 namespace ContractsApi.Tests.EndToEnd;
 
-/// <summary>One anvil for the end-to-end flows through the composed host.</summary>
-public sealed class EndToEndChain : IAsyncLifetime
-{
-    public DevChain Chain { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Chain = await DevChain.StartAsync(null, CancellationToken.None);
-
-    public async Task DisposeAsync() => await Chain.DisposeAsync();
-}
-
+/// <summary>The in-process flows through the composed host get an anvil of their own, so they run beside the published-host tests.</summary>
 [CollectionDefinition(Name)]
-public sealed class EndToEndGroup : ICollectionFixture<EndToEndChain>
+public sealed class EndToEndGroup : ICollectionFixture<DevChainFixture>
 {
     public const string Name = "end to end";
 }
 
 [Collection(EndToEndGroup.Name)]
-public sealed class DeploymentFlowTests(EndToEndChain fixture)
+public sealed class DeploymentFlowTests(DevChainFixture fixture)
 {
     private static string NewModel(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..10];
 

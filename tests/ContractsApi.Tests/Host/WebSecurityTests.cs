@@ -1,10 +1,11 @@
 using System.Net;
 using ContractsApi.Tests.EndToEnd;
+using ContractsApi.Tests.Infrastructure;
 
 namespace ContractsApi.Tests.Host;
 
 [Collection(EndToEndGroup.Name)]
-public sealed class WebSecurityTests(EndToEndChain fixture)
+public sealed class WebSecurityTests(DevChainFixture fixture)
 {
     [Fact]
     public async Task Cors_AllowedOrigin_GetsTheCorsHeadersOthersDoNot()
@@ -46,7 +47,7 @@ public sealed class WebSecurityTests(EndToEndChain fixture)
 }
 
 [Collection(EndToEndGroup.Name)]
-public sealed class ApiReferenceTests(EndToEndChain fixture)
+public sealed class ApiReferenceTests(DevChainFixture fixture)
 {
     [Fact]
     public async Task ApiReference_InDevelopment_IsServedAndAbsentInProduction()

@@ -35,7 +35,7 @@ public sealed class PublishedApp : IAsyncLifetime
 }
 
 [CollectionDefinition(Name)]
-public sealed class PublishedAppGroup : ICollectionFixture<PublishedApp>
+public sealed class PublishedAppGroup : ICollectionFixture<PublishedApp>, ICollectionFixture<DevChainFixture>
 {
     public const string Name = "published app";
 }

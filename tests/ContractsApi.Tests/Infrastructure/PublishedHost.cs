@@ -168,6 +168,30 @@ internal sealed partial class PublishedHost : IAsyncDisposable
         }
     }
 
+    /// <summary>The app's process id (the init's dotnet child), from /proc.</summary>
+    public int AppProcessId()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var text = File.ReadAllText(Path.Combine(dir, "status"));
+                if (text.Contains($"\nPPid:\t{_process.Id}\n", StringComparison.Ordinal) && text.Contains("Name:\tdotnet", StringComparison.Ordinal))
+                {
+                    return int.Parse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException($"no dotnet process under {_process.Id}");
+    }
+
     /// <summary>Resident set size of the app (the init's child) in bytes, from /proc.</summary>
     public long? AppRssBytes()
     {

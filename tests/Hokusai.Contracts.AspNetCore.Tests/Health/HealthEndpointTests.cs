@@ -220,6 +220,21 @@ public sealed class DetailedHealthEndpointTests
     }
 
     [Fact]
+    public async Task Detailed_WithHokusaiApi_AcceptsApiKeyAndRefusesAnonymousWith401()
+    {
+        // As the reference host composes it: the API's policy scheme, and no default scheme to fall back on.
+        await using var host = await HealthTestHost.StartAsync(configure: b => b.Services.AddHokusaiApi(b.Configuration));
+        using var withKey = new HttpRequestMessage(HttpMethod.Get, "/health/detailed");
+        withKey.Headers.Add("X-API-Key", "key-one-aaaaaaaaaaaaaaaa");
+
+        using var authorized = await host.Client.SendAsync(withKey);
+        using var anonymous = await host.Client.GetAsync("/health/detailed");
+
+        Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact]
     public async Task Detailed_Authenticated_ReportsChainQueueJobsMemoryAndConfiguration()
     {
         await using var host = await HealthTestHost.StartAsync();

@@ -45,7 +45,7 @@ internal sealed class ApiHost : IAsyncDisposable
         ["JWT_AUDIENCE"] = JwtAudience,
     };
 
-    public static async Task<ApiHost> StartAsync(Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null)
+    public static async Task<ApiHost> StartAsync(Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null, Action<WebApplication>? map = null)
     {
         var settings = DefaultSettings();
         configure?.Invoke(settings);
@@ -65,6 +65,7 @@ internal sealed class ApiHost : IAsyncDisposable
         app.UseHokusaiContracts();
         app.MapHokusaiContracts();
         app.MapOpenApi();
+        map?.Invoke(app);
         await app.StartAsync();
         return new ApiHost(app, service, time);
     }

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ContractsApi.Tests.Infrastructure;
+using Hokusai.Contracts;
+using Xunit.Abstractions;
+
+namespace ContractsApi.Tests;
+
+/// <summary>
+/// The zero-configuration start: no chain settings at all, so the host starts its own anvil, prints a
+/// development key and a curl that works as printed, and takes the chain down with it on SIGTERM.
+/// </summary>
+[Collection(PublishedAppGroup.Name)]
+public sealed partial class EmbeddedDefaultTests(PublishedApp app, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task PublishedHost_NoChainSettings_StartsAnvilPrintsWorkingCurlAndStopsAnvilOnSigterm()
+    {
+        var anvil = Repo.PathOf(DevChain.AnvilRelativePath.Split('/'));
+        await using var host = PublishedHost.Start(app.Directory, new Dictionary<string, string> { ["ANVIL_PATH"] = anvil });
+        var startup = await host.WaitForAsync("/health/ready", TimeSpan.FromSeconds(90));
+        output.WriteLine($"embedded default: startup to /health/ready 200 in {startup.TotalMilliseconds:0} ms");
+
+        var banner = await WaitForBannerAsync(host);
+        var key = KeyPattern().Match(banner);
+        Assert.True(key.Success, banner);
+        Assert.Matches("^dev-[0-9a-f]{32}$", key.Groups["key"].Value);
+        var curl = CurlPattern().Match(banner);
+        Assert.True(curl.Success, banner);
+        Assert.Contains($"X-API-Key: {key.Groups["key"].Value}", curl.Value, StringComparison.Ordinal);
+        var anvilPid = ChildProcess(host.AppProcessId(), "anvil");
+        Assert.NotNull(anvilPid);
+
+        // The curl exactly as printed (its line continuation included), with the address it names.
+        var posted = await Shell.RunAsync("sh", ["-c", curl.Value], timeout: TimeSpan.FromSeconds(30));
+        Assert.True(posted.ExitCode == 0, posted.ToString());
+        using var accepted = JsonDocument.Parse(posted.StdOut);
+        Assert.True(accepted.RootElement.GetProperty("success").GetBoolean(), posted.StdOut);
+        var statusPath = accepted.RootElement.GetProperty("data").GetProperty("links").GetProperty("status").GetString()!;
+
+        using var client = new HttpClient { BaseAddress = host.BaseAddress };
+        var sw = Stopwatch.StartNew();
+        JsonElement status = default;
+        while (sw.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            using var request = Api.Request(HttpMethod.Get, statusPath, key.Groups["key"].Value);
+            using var response = await client.SendAsync(request);
+            status = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("data").Clone();
+            if (status.GetProperty("status").GetString() is "completed" or "failed")
+            {
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
+        Assert.StartsWith("0x", status.GetProperty("tokenDetails").GetProperty("tokenAddress").GetString(), StringComparison.Ordinal);
+
+        host.Signal(PublishedHost.SigTerm);
+        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var gone = Stopwatch.StartNew();
+        while (IsRunning(anvilPid.Value) && gone.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(IsRunning(anvilPid.Value), $"anvil {anvilPid} outlived the host");
+    }
+
+    private static async Task<string> WaitForBannerAsync(PublishedHost host)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            var text = host.StdOut;
+            var start = text.IndexOf("Deploy a token:", StringComparison.Ordinal);
+            if (start >= 0 && text.IndexOf("/status", start, StringComparison.Ordinal) > 0)
+            {
+                return text;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("no banner:\n" + host.StdOut + host.StdErr);
+    }
+
+    private static int? ChildProcess(int parentPid, string name)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var status = File.ReadAllText(Path.Combine(dir, "status"));
+                if (status.Contains($"\nPPid:\t{parentPid}\n", StringComparison.Ordinal) && status.StartsWith($"Name:\t{name}\n", StringComparison.Ordinal))
+                {
+                    return int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            // A zombie has exited; only its parent has not reaped it yet.
+            var status = File.ReadAllText($"/proc/{pid}/status");
+            return !status.Contains("\nState:\tZ", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"Development API key: (?<key>\S+)")]
+    private static partial Regex KeyPattern();
+
+    [GeneratedRegex(@"curl -s -X POST \S+/api/deployments .*\\\r?\n\s*-d '[^']+'")]
+    private static partial Regex CurlPattern();
+}
