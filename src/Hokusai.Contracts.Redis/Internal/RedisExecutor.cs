@@ -8,8 +8,16 @@ namespace Hokusai.Contracts.Redis;
 /// Runs every Redis call with the operation timeout and turns unreachability into
 /// <see cref="StoreUnavailableException"/>, so callers fail fast (503) instead of hanging.
 /// </summary>
+/// <remarks>
+/// After a call timed out, Redis is presumed unreachable for <see cref="SuspendFor"/>: calls in that window
+/// fail at once instead of each waiting out its own timeout. Without it a request that needs several calls
+/// (the request limit, then the store) would wait one timeout per call; with it the whole request answers
+/// within about one timeout. The first call after the window probes Redis again.
+/// </remarks>
 internal sealed class RedisExecutor
 {
+    internal static readonly TimeSpan SuspendFor = TimeSpan.FromMilliseconds(500);
+    private long _suspendedUntil;
     private static readonly string[] s_transientServerErrors = ["LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY "];
     private readonly RedisConnection _connection;
     private readonly TimeSpan _timeout;
@@ -25,6 +33,13 @@ internal sealed class RedisExecutor
 
     public TimeSpan Timeout => _timeout;
 
+    /// <summary>True while a recent timeout makes calls fail without trying.</summary>
+    public bool IsSuspended => TimeProvider.System.GetTimestamp() < Volatile.Read(ref _suspendedUntil);
+
+    /// <summary>Records a timeout seen outside <see cref="RunAsync{T}(Func{IDatabase, Task{T}}, CancellationToken, string)"/> (the request limiter's).</summary>
+    public void Suspend() =>
+        Volatile.Write(ref _suspendedUntil, TimeProvider.System.GetTimestamp() + (long)(SuspendFor.TotalSeconds * TimeProvider.System.TimestampFrequency));
+
     public RedisConnection Connection => _connection;
 
     public Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
@@ -33,6 +48,11 @@ internal sealed class RedisExecutor
     public async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, TimeSpan timeout, CancellationToken cancellationToken, [CallerMemberName] string name = "")
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (IsSuspended)
+        {
+            throw new StoreUnavailableException($"Redis timed out moments ago; {name} not attempted.");
+        }
+
         var task = InvokeAsync(operation);
         try
         {
@@ -42,6 +62,7 @@ internal sealed class RedisExecutor
         catch (TimeoutException ex)
         {
             Observe(task);
+            Suspend();
             throw new StoreUnavailableException($"Redis did not answer {name} within {timeout.TotalMilliseconds:0} ms.", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
