@@ -157,9 +157,14 @@ internal sealed partial class DeploymentEngine(
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
             .AddRetry(new RetryStrategyOptions
             {
+                // A conflict means the stored job moved on under this run: a cancel, or this run's own
+                // earlier write that timed out during a store outage and landed afterwards. Dropping the
+                // run would strand the job in processing; a fresh run re-reads it and resumes from the
+                // stored step, or stops at once when the job is final.
                 ShouldHandle = new PredicateBuilder()
                     .Handle<ChainException>(ex => ex.IsTransient)
-                    .Handle<StoreUnavailableException>(),
+                    .Handle<StoreUnavailableException>()
+                    .Handle<JobConflictException>(),
                 MaxRetryAttempts = Math.Max(0, _options.MaxAttempts - 1),
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -185,7 +190,7 @@ internal sealed partial class DeploymentEngine(
         }
         catch (JobConflictException)
         {
-            // Someone else moved the job (cancelled it while pending, or another owner resumed it).
+            // Still conflicting after every retry: someone else keeps moving the job.
             return RunOutcome.Done;
         }
         catch (Exception ex) when (ex is ChainException or StoreUnavailableException)

@@ -143,13 +143,14 @@ public sealed class ReplicaCluster : IAsyncLifetime
     /// <summary>Current length of each host's output, to look only at what a test caused.</summary>
     internal IReadOnlyList<int> LogOffsets() => _hosts.Select(h => h?.StdOut.Length ?? 0).ToArray();
 
-    /// <summary>The last lines of both hosts' output, for failure messages.</summary>
-    internal string Tail(int lines = 40)
+    /// <summary>The last lines of both hosts' output (without the polling's request lines), for failure messages.</summary>
+    internal string Tail(int lines = 60)
     {
         var text = new StringBuilder();
         for (var i = 0; i < _hosts.Length; i++)
         {
-            var output = (_hosts[i]?.StdOut ?? string.Empty).Split('\n');
+            var output = (_hosts[i]?.StdOut ?? string.Empty).Split('\n')
+                .Where(l => !l.Contains("\"RequestMethod\":\"GET\"", StringComparison.Ordinal));
             text.AppendLine(CultureInfo.InvariantCulture, $"--- host {i} (last {lines} lines)");
             foreach (var line in output.TakeLast(lines))
             {
