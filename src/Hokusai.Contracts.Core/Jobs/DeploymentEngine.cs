@@ -26,7 +26,6 @@ internal sealed partial class DeploymentEngine(
 {
     private readonly ConcurrentDictionary<Guid, byte> _active = new();
     private readonly JobEngineOptions _options = options.Value.Jobs;
-    private long _lastFencingToken;
     private int _inFlight;
 
     /// <summary>Jobs being processed by this process right now.</summary>
@@ -59,20 +58,19 @@ internal sealed partial class DeploymentEngine(
     private async Task RunWhileOwnerAsync(CancellationToken intake, CancellationToken processing)
     {
         await using var lease = await leases.AcquireAsync(chain.DeployerAddress, intake);
-        if (lease.FencingToken != _lastFencingToken)
-        {
-            // A new owner cannot trust any nonce it remembers: the previous owner may have sent more.
-            await chain.ResyncNonceAsync(intake);
-            _lastFencingToken = lease.FencingToken;
-            LogOwnerAcquired(logger, chain.DeployerAddress, lease.FencingToken);
-        }
+
+        // A new owner cannot trust any nonce it remembers: another owner may have sent more since. That
+        // holds even when the fencing token equals the last one this process held, which happens when
+        // Redis lost its data and the counter started again.
+        await chain.ResyncNonceAsync(intake);
+        LogOwnerAcquired(logger, chain.DeployerAddress, lease.FencingToken);
 
         using var intakeScope = CancellationTokenSource.CreateLinkedTokenSource(intake, lease.Lost);
         using var processingScope = CancellationTokenSource.CreateLinkedTokenSource(processing, lease.Lost);
 
         await RequeueAsync(TimeSpan.Zero, intakeScope.Token);
         var workers = Enumerable.Range(0, Math.Max(1, _options.MaxConcurrency))
-            .Select(_ => WorkerAsync(intakeScope.Token, processingScope.Token))
+            .Select(_ => WorkerAsync(intakeScope.Token, processingScope.Token, lease.Lost))
             .Append(SweepAsync(intakeScope.Token))
             .ToArray();
         await Task.WhenAll(workers);
@@ -82,7 +80,7 @@ internal sealed partial class DeploymentEngine(
         }
     }
 
-    private async Task WorkerAsync(CancellationToken intake, CancellationToken processing)
+    private async Task WorkerAsync(CancellationToken intake, CancellationToken processing, CancellationToken leaseLost)
     {
         while (!intake.IsCancellationRequested)
         {
@@ -103,11 +101,11 @@ internal sealed partial class DeploymentEngine(
                 return;
             }
 
-            await HandleAsync(item, processing);
+            await HandleAsync(item, processing, leaseLost);
         }
     }
 
-    private async Task HandleAsync(QueueItem item, CancellationToken cancellationToken)
+    private async Task HandleAsync(QueueItem item, CancellationToken cancellationToken, CancellationToken leaseLost)
     {
         if (!_active.TryAdd(item.JobId, 0))
         {
@@ -123,6 +121,11 @@ internal sealed partial class DeploymentEngine(
             var outcome = await ProcessWithRetriesAsync(item.JobId, cancellationToken);
             if (outcome == RunOutcome.Parked)
             {
+                if (leaseLost.IsCancellationRequested)
+                {
+                    await HandOverAsync(item);
+                }
+
                 return;
             }
 
@@ -135,8 +138,13 @@ internal sealed partial class DeploymentEngine(
         }
         catch (Exception ex) when (ex is StoreUnavailableException or OperationCanceledException)
         {
-            // Not acknowledged: the queue redelivers it (or the recovery sweep finds it).
+            // Not acknowledged: the queue redelivers it (or the recovery sweep finds it), unless the
+            // signer went to another process, which gets it now.
             LogParked(logger, item.JobId, ex.Message);
+            if (leaseLost.IsCancellationRequested)
+            {
+                await HandOverAsync(item);
+            }
         }
         finally
         {
@@ -256,6 +264,27 @@ internal sealed partial class DeploymentEngine(
         {
             LogRequeuedUnfinished(logger, count);
         }
+    }
+
+    /// <summary>
+    /// A job parked because this process lost the signer goes back to the queue for the new owner. Left
+    /// unacknowledged, it would stay with this live consumer, which keeps its entries from being reclaimed,
+    /// until the stale sweep found it minutes later.
+    /// </summary>
+    private async Task HandOverAsync(QueueItem item)
+    {
+        try
+        {
+            await queue.EnqueueAsync(item.JobId, CancellationToken.None);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // Unacknowledged, it is redelivered or swept later.
+            LogQueueUnavailable(logger, ex.Message);
+            return;
+        }
+
+        await AcknowledgeQuietly(item);
     }
 
     private async Task AcknowledgeQuietly(QueueItem item)
