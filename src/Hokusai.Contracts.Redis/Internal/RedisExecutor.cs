@@ -9,10 +9,12 @@ namespace Hokusai.Contracts.Redis;
 /// <see cref="StoreUnavailableException"/>, so callers fail fast (503) instead of hanging.
 /// </summary>
 /// <remarks>
-/// After a call timed out, Redis is presumed unreachable for <see cref="SuspendFor"/>: calls in that window
-/// fail at once instead of each waiting out its own timeout. Without it a request that needs several calls
-/// (the request limit, then the store) would wait one timeout per call; with it the whole request answers
-/// within about one timeout. The first call after the window probes Redis again.
+/// When the request limiter's Redis call timed out, Redis is presumed unreachable for <see cref="SuspendFor"/>:
+/// calls in that window fail at once instead of each waiting out its own timeout. Without it a request would
+/// wait one timeout in the limiter and another in the store; with it the whole request answers within about
+/// one timeout. Only the limiter suspends: a single slow store call must not fail the engine's other calls
+/// (a failed save after signing makes the engine resynchronise its nonces). The first call after the window
+/// probes Redis again.
 /// </remarks>
 internal sealed class RedisExecutor
 {
@@ -36,7 +38,7 @@ internal sealed class RedisExecutor
     /// <summary>True while a recent timeout makes calls fail without trying.</summary>
     public bool IsSuspended => TimeProvider.System.GetTimestamp() < Volatile.Read(ref _suspendedUntil);
 
-    /// <summary>Records a timeout seen outside <see cref="RunAsync{T}(Func{IDatabase, Task{T}}, CancellationToken, string)"/> (the request limiter's).</summary>
+    /// <summary>Records a timeout of the request limiter's Redis call.</summary>
     public void Suspend() =>
         Volatile.Write(ref _suspendedUntil, TimeProvider.System.GetTimestamp() + (long)(SuspendFor.TotalSeconds * TimeProvider.System.TimestampFrequency));
 
@@ -62,7 +64,6 @@ internal sealed class RedisExecutor
         catch (TimeoutException ex)
         {
             Observe(task);
-            Suspend();
             throw new StoreUnavailableException($"Redis did not answer {name} within {timeout.TotalMilliseconds:0} ms.", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

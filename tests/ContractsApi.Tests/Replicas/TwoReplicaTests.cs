@@ -50,7 +50,8 @@ public sealed class TwoReplicaTests(ReplicaCluster cluster, ITestOutputHelper ou
         Assert.Equal(posts.Select(p => p.Model).Order(), jobs.Values.Select(j => j.ModelId).Order());
 
         await AssertOnChainAsync(before, jobs.Values);
-        Assert.Empty(cluster.NonceConflictLines(offsets));
+        var conflicts = cluster.NonceConflictLines(offsets);
+        Assert.True(conflicts.Count == 0, string.Join('\n', conflicts));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"40 deployments over 2 replicas: accepted in {accepted.TotalMilliseconds:0} ms, all completed in {done.TotalMilliseconds:0} ms ({40 / done.TotalSeconds:0.0} deployments/s)"));
     }
