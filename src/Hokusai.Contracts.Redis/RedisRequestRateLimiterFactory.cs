@@ -67,7 +67,9 @@ internal sealed partial class RedisRequestRateLimiterFactory : IRequestRateLimit
 
             try
             {
-                return await inner.AcquireAsync(permitCount, cancellationToken).AsTask().WaitAsync(redis.Timeout, cancellationToken).ConfigureAwait(false);
+                // Half the store's budget: the limiter fails open anyway, and the request's store calls
+                // still need time to answer (or to fail with 503) within about one operation timeout.
+                return await inner.AcquireAsync(permitCount, cancellationToken).AsTask().WaitAsync(redis.Timeout / 2, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException ex)
             {

@@ -77,6 +77,10 @@ public sealed class ReplicaCluster : IAsyncLifetime
         }
 
         await Task.WhenAll(restarts);
+
+        // Every host ready (Redis, chain and registry reachable), so a test never starts inside the
+        // aftermath of the one before.
+        await Task.WhenAll(_hosts.Select(h => h!.WaitForAsync("/health/ready", TimeSpan.FromSeconds(30))));
     }
 
     /// <summary>
