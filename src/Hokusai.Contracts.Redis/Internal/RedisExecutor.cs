@@ -10,11 +10,10 @@ namespace Hokusai.Contracts.Redis;
 /// </summary>
 /// <remarks>
 /// When the request limiter's Redis call timed out, Redis is presumed unreachable for <see cref="SuspendFor"/>:
-/// calls in that window fail at once instead of each waiting out its own timeout. Without it a request would
-/// wait one timeout in the limiter and another in the store; with it the whole request answers within about
-/// one timeout. Only the limiter suspends: a single slow store call must not fail the engine's other calls
-/// (a failed save after signing makes the engine resynchronise its nonces). The first call after the window
-/// probes Redis again.
+/// the calls that open a request's work (<see cref="RunRequestAsync{T}"/>) fail at once in that window instead
+/// of waiting out another timeout, so the whole request answers within about one timeout. The engine's calls
+/// never fail this way: a limiter slowed by load must not fail a job's save after signing, which would make
+/// the engine resynchronise its nonces under transactions still in flight.
 /// </remarks>
 internal sealed class RedisExecutor
 {
@@ -50,11 +49,6 @@ internal sealed class RedisExecutor
     public async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, TimeSpan timeout, CancellationToken cancellationToken, [CallerMemberName] string name = "")
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (IsSuspended)
-        {
-            throw new StoreUnavailableException($"Redis timed out moments ago; {name} not attempted.");
-        }
-
         var task = InvokeAsync(operation);
         try
         {
@@ -76,6 +70,15 @@ internal sealed class RedisExecutor
             throw new StoreUnavailableException($"Redis is unavailable ({name}): {ex.GetType().Name}.", ex);
         }
     }
+
+    /// <summary>
+    /// Like <see cref="RunAsync{T}(Func{IDatabase, Task{T}}, CancellationToken, string)"/>, for a request's first
+    /// Redis read: fails at once while the request limiter's timeout suspends Redis.
+    /// </summary>
+    public Task<T> RunRequestAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
+        IsSuspended
+            ? Task.FromException<T>(new StoreUnavailableException($"Redis timed out moments ago; {name} not attempted."))
+            : RunAsync(operation, _timeout, cancellationToken, name);
 
     public Task RunAsync(Func<IDatabase, Task> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
         RunAsync(async db =>
