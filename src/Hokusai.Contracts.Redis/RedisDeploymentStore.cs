@@ -201,7 +201,7 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentNullException.ThrowIfNull(query);
-        var result = await _redis.RunAsync(
+        var result = await _redis.RunRequestAsync(
             db => db.ScriptEvaluateAsync(ListScript, [_keys.Owner(owner)], [_keys.JobPrefix]),
             cancellationToken).ConfigureAwait(false);
 
@@ -221,7 +221,7 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
     public async Task<Guid?> GetModelClaimAsync(string modelId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelId);
-        var value = await _redis.RunAsync(db => db.HashGetAsync(_keys.Claim(modelId), "jobId"), cancellationToken).ConfigureAwait(false);
+        var value = await _redis.RunRequestAsync(db => db.HashGetAsync(_keys.Claim(modelId), "jobId"), cancellationToken).ConfigureAwait(false);
         return !value.IsNull && Guid.TryParse((string)value!, out var id) ? id : null;
     }
 

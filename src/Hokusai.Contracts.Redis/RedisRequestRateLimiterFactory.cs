@@ -42,12 +42,12 @@ internal sealed partial class RedisRequestRateLimiterFactory : IRequestRateLimit
                     PermitLimit = permits,
                     Window = TimeSpan.FromMinutes(1),
                 }),
-            _redis.Timeout,
+            _redis,
             _logger));
     }
 
     /// <summary>Lets a request through when Redis is unreachable instead of failing it with a 500.</summary>
-    private sealed class FailOpenRateLimiter(RateLimiter inner, TimeSpan timeout, ILogger logger) : RateLimiter
+    private sealed class FailOpenRateLimiter(RateLimiter inner, RedisExecutor redis, ILogger logger) : RateLimiter
     {
         public override TimeSpan? IdleDuration => inner.IdleDuration;
 
@@ -58,9 +58,25 @@ internal sealed partial class RedisRequestRateLimiterFactory : IRequestRateLimit
 
         protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
         {
+            if (redis.IsSuspended)
+            {
+                // Redis just timed out elsewhere: waiting out another timeout here would only delay the
+                // store's 503.
+                return OpenLease.Instance;
+            }
+
             try
             {
-                return await inner.AcquireAsync(permitCount, cancellationToken).AsTask().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+                // Half the store's budget: the limiter fails open anyway, and the request's store calls
+                // still need time to answer (or to fail with 503) within about one operation timeout.
+                return await inner.AcquireAsync(permitCount, cancellationToken).AsTask().WaitAsync(redis.Timeout / 2, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException ex)
+            {
+                // Tell the store too, so the same request's next call fails at once.
+                redis.Suspend();
+                LogFailOpen(logger, ex);
+                return OpenLease.Instance;
             }
             catch (Exception ex) when (RedisExecutor.IsUnavailable(ex) || ex is RedisException)
             {

@@ -159,6 +159,42 @@ public sealed class RedisOutageTests
         }
     }
 
+    [Fact]
+    public async Task RequestLimitThenStore_RedisFrozen_WholeRequestFailsWithinOneSecond()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.ConnectionString, contracts: o => o.Quotas.RequestsPerMinute = 100);
+        using var limiter = PartitionedRateLimiter.Create<string, string>(app.RateLimiters.GetPartition);
+        using (var warm = await limiter.AcquireAsync("caller"))
+        {
+            Assert.True(warm.IsAcquired);
+        }
+
+        await server.PauseAsync();
+        try
+        {
+            // What one POST does: the request limit, then the store. Each call alone stays under a second;
+            // together they must too, and so must the requests that follow.
+            for (var i = 0; i < 3; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                using (var lease = await limiter.AcquireAsync("caller"))
+                {
+                    Assert.True(lease.IsAcquired);
+                }
+
+                await Assert.ThrowsAsync<StoreUnavailableException>(() => app.Store.GetModelClaimAsync("model", CancellationToken.None));
+                Assert.True(watch.Elapsed < s_failFastBound, $"request {i} failed after {watch.Elapsed}, expected under {s_failFastBound}");
+            }
+        }
+        finally
+        {
+            await server.ResumeAsync();
+        }
+
+        await EventuallyAsync(async () => await app.Store.GetModelClaimAsync("model", CancellationToken.None) is null);
+    }
+
     private static async Task AssertUnavailableFast(Func<Task> operation)
     {
         var watch = Stopwatch.StartNew();

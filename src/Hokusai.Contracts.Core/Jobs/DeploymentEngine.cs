@@ -27,7 +27,6 @@ internal sealed partial class DeploymentEngine(
 {
     private readonly ConcurrentDictionary<Guid, byte> _active = new();
     private readonly JobEngineOptions _options = options.Value.Jobs;
-    private long _lastFencingToken;
     private int _inFlight;
 
     /// <summary>Jobs being processed by this process right now.</summary>
@@ -60,20 +59,19 @@ internal sealed partial class DeploymentEngine(
     private async Task RunWhileOwnerAsync(CancellationToken intake, CancellationToken processing)
     {
         await using var lease = await leases.AcquireAsync(chain.DeployerAddress, intake);
-        if (lease.FencingToken != _lastFencingToken)
-        {
-            // A new owner cannot trust any nonce it remembers: the previous owner may have sent more.
-            await chain.ResyncNonceAsync(intake);
-            _lastFencingToken = lease.FencingToken;
-            LogOwnerAcquired(logger, chain.DeployerAddress, lease.FencingToken);
-        }
+
+        // A new owner cannot trust any nonce it remembers: another owner may have sent more since. That
+        // holds even when the fencing token equals the last one this process held, which happens when
+        // Redis lost its data and the counter started again.
+        await chain.ResyncNonceAsync(intake);
+        LogOwnerAcquired(logger, chain.DeployerAddress, lease.FencingToken);
 
         using var intakeScope = CancellationTokenSource.CreateLinkedTokenSource(intake, lease.Lost);
         using var processingScope = CancellationTokenSource.CreateLinkedTokenSource(processing, lease.Lost);
 
         await RequeueAsync(TimeSpan.Zero, intakeScope.Token);
         var workers = Enumerable.Range(0, Math.Max(1, _options.MaxConcurrency))
-            .Select(_ => WorkerAsync(intakeScope.Token, processingScope.Token))
+            .Select(_ => WorkerAsync(intakeScope.Token, processingScope.Token, lease.Lost))
             .Append(SweepAsync(intakeScope.Token))
             .ToArray();
         await Task.WhenAll(workers);
@@ -83,7 +81,7 @@ internal sealed partial class DeploymentEngine(
         }
     }
 
-    private async Task WorkerAsync(CancellationToken intake, CancellationToken processing)
+    private async Task WorkerAsync(CancellationToken intake, CancellationToken processing, CancellationToken leaseLost)
     {
         while (!intake.IsCancellationRequested)
         {
@@ -104,11 +102,11 @@ internal sealed partial class DeploymentEngine(
                 return;
             }
 
-            await HandleAsync(item, processing);
+            await HandleAsync(item, processing, leaseLost);
         }
     }
 
-    private async Task HandleAsync(QueueItem item, CancellationToken cancellationToken)
+    private async Task HandleAsync(QueueItem item, CancellationToken cancellationToken, CancellationToken leaseLost)
     {
         if (!_active.TryAdd(item.JobId, 0))
         {
@@ -125,6 +123,11 @@ internal sealed partial class DeploymentEngine(
             var outcome = await ProcessWithRetriesAsync(item.JobId, cancellationToken);
             if (outcome == RunOutcome.Parked)
             {
+                if (leaseLost.IsCancellationRequested)
+                {
+                    await HandOverAsync(item);
+                }
+
                 return;
             }
 
@@ -137,8 +140,13 @@ internal sealed partial class DeploymentEngine(
         }
         catch (Exception ex) when (ex is StoreUnavailableException or OperationCanceledException)
         {
-            // Not acknowledged: the queue redelivers it (or the recovery sweep finds it).
+            // Not acknowledged: the queue redelivers it (or the recovery sweep finds it), unless the
+            // signer went to another process, which gets it now.
             LogParked(logger, item.JobId, ex.Message);
+            if (leaseLost.IsCancellationRequested)
+            {
+                await HandOverAsync(item);
+            }
         }
         finally
         {
@@ -161,9 +169,14 @@ internal sealed partial class DeploymentEngine(
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
             .AddRetry(new RetryStrategyOptions
             {
+                // A conflict means the stored job moved on under this run: a cancel, or this run's own
+                // earlier write that timed out during a store outage and landed afterwards. Dropping the
+                // run would strand the job in processing; a fresh run re-reads it and resumes from the
+                // stored step, or stops at once when the job is final.
                 ShouldHandle = new PredicateBuilder()
                     .Handle<ChainException>(ex => ex.IsTransient)
-                    .Handle<StoreUnavailableException>(),
+                    .Handle<StoreUnavailableException>()
+                    .Handle<JobConflictException>(),
                 MaxRetryAttempts = Math.Max(0, _options.MaxAttempts - 1),
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -189,7 +202,7 @@ internal sealed partial class DeploymentEngine(
         }
         catch (JobConflictException)
         {
-            // Someone else moved the job (cancelled it while pending, or another owner resumed it).
+            // Still conflicting after every retry: someone else keeps moving the job.
             return RunOutcome.Done;
         }
         catch (Exception ex) when (ex is ChainException or StoreUnavailableException)
@@ -267,6 +280,27 @@ internal sealed partial class DeploymentEngine(
         {
             // The gauge keeps its last value; the Redis health check reports the outage.
         }
+    }
+
+    /// <summary>
+    /// A job parked because this process lost the signer goes back to the queue for the new owner. Left
+    /// unacknowledged, it would stay with this live consumer, which keeps its entries from being reclaimed,
+    /// until the stale sweep found it minutes later.
+    /// </summary>
+    private async Task HandOverAsync(QueueItem item)
+    {
+        try
+        {
+            await queue.EnqueueAsync(item.JobId, CancellationToken.None);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // Unacknowledged, it is redelivered or swept later.
+            LogQueueUnavailable(logger, ex.Message);
+            return;
+        }
+
+        await AcknowledgeQuietly(item);
     }
 
     private async Task AcknowledgeQuietly(QueueItem item)

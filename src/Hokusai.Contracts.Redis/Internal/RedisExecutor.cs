@@ -9,8 +9,17 @@ namespace Hokusai.Contracts.Redis;
 /// Runs every Redis call with the operation timeout and turns unreachability into
 /// <see cref="StoreUnavailableException"/>, so callers fail fast (503) instead of hanging.
 /// </summary>
+/// <remarks>
+/// When the request limiter's Redis call timed out, Redis is presumed unreachable for <see cref="SuspendFor"/>:
+/// the calls that open a request's work (<see cref="RunRequestAsync{T}"/>) fail at once in that window instead
+/// of waiting out another timeout, so the whole request answers within about one timeout. The engine's calls
+/// never fail this way: a limiter slowed by load must not fail a job's save after signing, which would make
+/// the engine resynchronise its nonces under transactions still in flight.
+/// </remarks>
 internal sealed class RedisExecutor
 {
+    internal static readonly TimeSpan SuspendFor = TimeSpan.FromMilliseconds(500);
+    private long _suspendedUntil;
     private static readonly string[] s_transientServerErrors = ["LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY "];
     private readonly RedisConnection _connection;
     private readonly TimeSpan _timeout;
@@ -25,6 +34,13 @@ internal sealed class RedisExecutor
     public RedisKeys Keys { get; }
 
     public TimeSpan Timeout => _timeout;
+
+    /// <summary>True while a recent timeout makes calls fail without trying.</summary>
+    public bool IsSuspended => TimeProvider.System.GetTimestamp() < Volatile.Read(ref _suspendedUntil);
+
+    /// <summary>Records a timeout of the request limiter's Redis call.</summary>
+    public void Suspend() =>
+        Volatile.Write(ref _suspendedUntil, TimeProvider.System.GetTimestamp() + (long)(SuspendFor.TotalSeconds * TimeProvider.System.TimestampFrequency));
 
     public RedisConnection Connection => _connection;
 
@@ -59,6 +75,15 @@ internal sealed class RedisExecutor
             throw new StoreUnavailableException($"Redis is unavailable ({name}): {ex.GetType().Name}.", ex);
         }
     }
+
+    /// <summary>
+    /// Like <see cref="RunAsync{T}(Func{IDatabase, Task{T}}, CancellationToken, string)"/>, for a request's first
+    /// Redis read: fails at once while the request limiter's timeout suspends Redis.
+    /// </summary>
+    public Task<T> RunRequestAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
+        IsSuspended
+            ? Task.FromException<T>(new StoreUnavailableException($"Redis timed out moments ago; {name} not attempted."))
+            : RunAsync(operation, _timeout, cancellationToken, name);
 
     public Task RunAsync(Func<IDatabase, Task> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
         RunAsync(async db =>

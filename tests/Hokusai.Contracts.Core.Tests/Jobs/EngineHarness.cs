@@ -33,7 +33,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         o.Jobs.ShutdownGracePeriod = TimeSpan.FromMilliseconds(200);
     }
 
-    public static EngineHarness Create(Action<HokusaiContractsOptions>? configure = null, FakeChainClient? chain = null, IDeploymentStore? store = null, TimeProvider? time = null)
+    public static EngineHarness Create(Action<HokusaiContractsOptions>? configure = null, FakeChainClient? chain = null, IDeploymentStore? store = null, TimeProvider? time = null, ISignerLeaseManager? leases = null, IDeploymentQueue? queue = null)
     {
         chain ??= new FakeChainClient();
         var services = new ServiceCollection();
@@ -52,6 +52,16 @@ internal sealed class EngineHarness : IAsyncDisposable
         if (store is not null)
         {
             services.Replace(ServiceDescriptor.Singleton(store));
+        }
+
+        if (leases is not null)
+        {
+            services.Replace(ServiceDescriptor.Singleton(leases));
+        }
+
+        if (queue is not null)
+        {
+            services.Replace(ServiceDescriptor.Singleton(queue));
         }
 
         return new EngineHarness(services.BuildServiceProvider(validateScopes: true), chain);

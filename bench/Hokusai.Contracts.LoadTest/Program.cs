@@ -1,0 +1,297 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Hokusai.Contracts;
+using Hokusai.Contracts.Testing;
+
+// Load run of the reference host on loopback: starts redis-server, an anvil dev chain and the built
+// sample host as separate processes, then
+//   1. one instance with Redis: N POSTs (distinct models) at bounded concurrency → accepted/s, p50, p99;
+//   2. two instances on one Redis, one chain, one deployer key: D deployments split across both →
+//      wall time until all are completed, deployments/s, and the deployer's nonce check.
+// Usage: dotnet run -c Release --project bench/Hokusai.Contracts.LoadTest -- [--requests 2000] [--concurrency 32] [--deployments 40]
+var requests = Option("--requests", 2000);
+var concurrency = Option("--concurrency", 32);
+var deployments = Option("--deployments", 40);
+var warmup = Math.Min(100, requests / 10);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Hokusai.Contracts load run: {requests} POSTs at concurrency {concurrency}, then {deployments} deployments over 2 replicas; {Environment.ProcessorCount} cores"));
+
+var hostDll = FindHost();
+using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+var user = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"; // anvil account 1
+
+// 1. Accepted POSTs per second on one instance with Redis.
+{
+    await using var redis = await RedisServer.StartAsync();
+    await using var chain = await DevChain.StartAsync(null, CancellationToken.None);
+    var caller = new Caller("load", "load-key-0123456789abcdef");
+    await using var host = await Host.StartAsync(hostDll, HostEnvironment(redis, chain, [caller], new()
+    {
+        // One caller sends everything: its quotas and request limit are raised out of the way, but the
+        // limiter and the quota script still run (in Redis) on every request.
+        ["QUOTA_PER_HOUR"] = "1000000",
+        ["QUOTA_PER_DAY"] = "1000000",
+        ["RATE_LIMIT_PER_MINUTE"] = "1000000",
+    }));
+
+    var run = Guid.NewGuid().ToString("N")[..6];
+    await PostManyAsync(host, caller, $"warm-{run}", warmup, concurrency);
+    var (elapsed, latencies, statuses) = await PostManyAsync(host, caller, $"load-{run}", requests, concurrency);
+    var accepted = statuses.Count(s => s == HttpStatusCode.Accepted);
+    Array.Sort(latencies);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"one instance + Redis: {accepted}/{requests} accepted in {elapsed.TotalSeconds:0.00} s = {accepted / elapsed.TotalSeconds:0} accepted POSTs/s; latency p50 {Percentile(latencies, 0.50):0.0} ms, p99 {Percentile(latencies, 0.99):0.0} ms, max {latencies[^1]:0.0} ms"));
+    if (accepted != requests)
+    {
+        Console.WriteLine("  non-202 answers: " + string.Join(", ", statuses.Where(s => s != HttpStatusCode.Accepted).GroupBy(s => s).Select(g => $"{(int)g.Key}×{g.Count()}")));
+    }
+}
+
+// 2. Two replicas, one Redis, one chain, one deployer key, default quotas (5 per caller per hour).
+{
+    await using var redis = await RedisServer.StartAsync();
+    await using var chain = await DevChain.StartAsync(null, CancellationToken.None);
+    var callers = Enumerable.Range(0, (deployments + 4) / 5).Select(i => new Caller($"c{i}", $"replica-key-{i:000}-0123456789abcdef")).ToArray();
+    var env = HostEnvironment(redis, chain, callers, new() { ["RATE_LIMIT_PER_MINUTE"] = "1000000" });
+    await using var a = await Host.StartAsync(hostDll, env);
+    await using var b = await Host.StartAsync(hostDll, env);
+    var hosts = new[] { a, b };
+    var nonceBefore = await TransactionCountAsync(chain);
+
+    var run = Guid.NewGuid().ToString("N")[..6];
+    var sw = Stopwatch.StartNew();
+    var posts = await Task.WhenAll(Enumerable.Range(0, deployments).Select(i =>
+        PostAsync(hosts[i % 2], callers[i % callers.Length], $"replica-{run}-{i}")));
+    var acceptedIn = sw.Elapsed;
+    var ids = posts.Where(p => p.Status == HttpStatusCode.Accepted).Select(p => p.JobId!.Value).ToHashSet();
+    var final = new Dictionary<Guid, JsonElement>();
+    var deadline = TimeSpan.FromMinutes(3);
+    while (final.Count < ids.Count && sw.Elapsed < deadline)
+    {
+        await Task.Delay(100);
+        foreach (var caller in callers)
+        {
+            foreach (var job in await ListAsync(hosts[final.Count % 2], caller))
+            {
+                var id = Guid.Parse(job.GetProperty("requestId").GetString()!);
+                if (ids.Contains(id) && job.GetProperty("status").GetString() is "completed" or "failed" or "cancelled")
+                {
+                    final[id] = job;
+                }
+            }
+        }
+    }
+
+    var wall = sw.Elapsed;
+    var completed = final.Values.Count(j => j.GetProperty("status").GetString() == "completed");
+    var reported = final.Values.Sum(j => j.TryGetProperty("tokenDetails", out var t)
+        ? (t.TryGetProperty("transactionHash", out _) ? 1 : 0) + (t.TryGetProperty("registryTransactionHash", out _) ? 1 : 0) + (t.TryGetProperty("mintTransactionHash", out _) ? 1 : 0)
+        : 0);
+    var sent = await TransactionCountAsync(chain) - nonceBefore;
+    var conflicts = hosts.Sum(h => h.Output.Split('\n').Count(l => l.Contains("nonce too low", StringComparison.OrdinalIgnoreCase) || l.Contains("nonce conflict", StringComparison.OrdinalIgnoreCase)));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"two replicas: {ids.Count}/{deployments} accepted in {acceptedIn.TotalMilliseconds:0} ms; {completed} completed in {wall.TotalSeconds:0.00} s = {completed / wall.TotalSeconds:0.0} deployments/s; deployer sent {sent} transactions, jobs report {reported}; nonce conflicts logged: {conflicts}"));
+}
+
+return 0;
+
+async Task<(TimeSpan Elapsed, double[] LatenciesMs, HttpStatusCode[] Statuses)> PostManyAsync(Host host, Caller caller, string prefix, int count, int parallel)
+{
+    var latencies = new double[count];
+    var statuses = new HttpStatusCode[count];
+    var next = -1;
+    var sw = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
+    {
+        int i;
+        while ((i = Interlocked.Increment(ref next)) < count)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var result = await PostAsync(host, caller, $"{prefix}-{i}");
+            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            statuses[i] = result.Status;
+        }
+    }));
+    return (sw.Elapsed, latencies, statuses);
+}
+
+async Task<(HttpStatusCode Status, Guid? JobId)> PostAsync(Host host, Caller caller, string modelId)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, host.BaseAddress + "api/deployments")
+    {
+        Content = JsonContent.Create(new { modelId, userAddress = user }),
+    };
+    request.Headers.Add("X-API-Key", caller.Key);
+    using var response = await http.SendAsync(request);
+    if (response.StatusCode != HttpStatusCode.Accepted)
+    {
+        return (response.StatusCode, null);
+    }
+
+    var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+    return (response.StatusCode, Guid.Parse(body.GetProperty("data").GetProperty("requestId").GetString()!));
+}
+
+async Task<JsonElement[]> ListAsync(Host host, Caller caller)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Get, host.BaseAddress + "api/deployments?limit=100");
+    request.Headers.Add("X-API-Key", caller.Key);
+    using var response = await http.SendAsync(request);
+    if (!response.IsSuccessStatusCode)
+    {
+        return [];
+    }
+
+    var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+    return body.GetProperty("data").GetProperty("deployments").EnumerateArray().Select(e => e.Clone()).ToArray();
+}
+
+async Task<long> TransactionCountAsync(DevChain chain)
+{
+    using var response = await http.PostAsJsonAsync(chain.RpcUrl, new { jsonrpc = "2.0", id = 1, method = "eth_getTransactionCount", @params = new[] { chain.DeployerAddress, "pending" } });
+    var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+    return Convert.ToInt64(body.GetProperty("result").GetString(), 16);
+}
+
+static Dictionary<string, string> HostEnvironment(RedisServer redis, DevChain chain, IEnumerable<Caller> callers, Dictionary<string, string> extra)
+{
+    var env = new Dictionary<string, string>
+    {
+        ["REDIS_URL"] = redis.Url,
+        ["RPC_URL"] = chain.RpcUrl,
+        ["CHAIN_ID"] = chain.ChainId.ToString(CultureInfo.InvariantCulture),
+        ["MODEL_REGISTRY_ADDRESS"] = chain.ModelRegistryAddress,
+        ["TOKEN_MANAGER_ADDRESS"] = chain.TokenManagerAddress,
+        ["DEPLOYER_PRIVATE_KEY"] = chain.DeployerPrivateKey,
+        ["VALID_API_KEYS"] = string.Join(',', callers.Select(c => c.Name + ":" + c.Key)),
+        ["LOG_LEVEL"] = "info",
+    };
+    foreach (var (k, v) in extra)
+    {
+        env[k] = v;
+    }
+
+    return env;
+}
+
+static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(sorted.Length * p) - 1, 0, sorted.Length - 1)];
+
+static int Option(string name, int fallback)
+{
+    var args = System.Environment.GetCommandLineArgs();
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+static string FindHost()
+{
+    var configuration = AppContext.BaseDirectory.Replace('\\', '/').Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        var dll = Path.Combine(dir.FullName, "samples", "ContractsApi", "bin", configuration, "net10.0", "ContractsApi.dll");
+        if (File.Exists(dll))
+        {
+            return dll;
+        }
+    }
+
+    throw new FileNotFoundException("Build samples/ContractsApi first (it is a build dependency of this project).");
+}
+
+internal sealed record Caller(string Name, string Key);
+
+/// <summary>The built sample host as a child process on free loopback ports; only this process is ever killed.</summary>
+internal sealed class Host : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly System.Text.StringBuilder _output = new();
+
+    private Host(Process process, int port)
+    {
+        _process = process;
+        BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+    }
+
+    public Uri BaseAddress { get; }
+
+    public string Output { get { lock (_output) { return _output.ToString(); } } }
+
+    public static async Task<Host> StartAsync(string dll, IReadOnlyDictionary<string, string> environment)
+    {
+        var port = FreePort();
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(dll);
+        foreach (var name in new[] { "REDIS_URL", "RPC_URL", "RPC_URLS", "VALID_API_KEYS", "JWT_SECRET", "JWT_AUTHORITY", "ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT" })
+        {
+            psi.Environment.Remove(name);
+        }
+
+        psi.Environment["PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        psi.Environment["METRICS_PORT"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        foreach (var (k, v) in environment)
+        {
+            psi.Environment[k] = v;
+        }
+
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
+        var host = new Host(process, port);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (host._output) { host._output.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (host._output) { host._output.AppendLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException("host exited:\n" + host.Output);
+            }
+
+            try
+            {
+                using var response = await probe.GetAsync(new Uri(host.BaseAddress, "health/ready"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return host;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        await host.DisposeAsync();
+        throw new TimeoutException("host not ready within 60 s:\n" + host.Output);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

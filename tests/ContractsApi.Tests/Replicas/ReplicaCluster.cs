@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Text;
+using ContractsApi.Tests.Infrastructure;
+using Hokusai.Contracts;
+using Hokusai.Contracts.Testing;
+
+namespace ContractsApi.Tests.Replicas;
+
+/// <summary>
+/// Production's shape on loopback: one <c>redis-server</c>, one anvil dev chain with the registry and
+/// manager deployed, and two published host processes sharing <c>REDIS_URL</c>, the chain settings and
+/// one <c>DEPLOYER_PRIVATE_KEY</c>. Quotas stay at their defaults (5/hour, 20/day); tests spread their
+/// deployments over many callers instead. The general request limit stays on (through Redis) but high
+/// enough for status polling.
+/// </summary>
+public sealed class ReplicaCluster : IAsyncLifetime
+{
+    private const int CallerCount = 60;
+    private readonly PublishedApp _app = new();
+    private readonly List<Caller> _callers = [];
+    private readonly PublishedHost?[] _hosts = new PublishedHost?[2];
+    private int _nextCaller;
+    private int _nextModel;
+
+    internal RedisServer Redis { get; private set; } = null!;
+
+    internal DevChain Chain { get; private set; } = null!;
+
+    /// <summary>Both hosts; a test that kills one calls <see cref="EnsureRunningAsync"/> to replace it.</summary>
+    internal IReadOnlyList<PublishedHost> Hosts => _hosts.Select(h => h ?? throw new InvalidOperationException("host not started")).ToArray();
+
+    internal ReplicaApi Api { get; } = new();
+
+    /// <summary>A string unique to this test run, so model ids never meet earlier registrations.</summary>
+    internal string RunId { get; } = Guid.NewGuid().ToString("N")[..6];
+
+    internal string UserAddress => Chain.TestAccounts[0].Address;
+
+    public async Task InitializeAsync()
+    {
+        var publish = _app.InitializeAsync();
+        Redis = await RedisServer.StartAsync();
+        Chain = await DevChain.StartAsync(null, CancellationToken.None);
+        await publish;
+        for (var i = 0; i < CallerCount; i++)
+        {
+            var name = "caller" + i.ToString("00", CultureInfo.InvariantCulture);
+            _callers.Add(new Caller(name, $"replica-key-{name}-{RunId}-0123456789abcdef"));
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, _hosts.Length).Select(StartHostAsync));
+    }
+
+    /// <summary>A caller no other test has used: its quota (5 per hour) is untouched.</summary>
+    internal Caller NextCaller()
+    {
+        var index = Interlocked.Increment(ref _nextCaller) - 1;
+        return index < _callers.Count ? _callers[index] : throw new InvalidOperationException($"more than {CallerCount} callers used");
+    }
+
+    /// <summary>A model id no earlier test (or run) has deployed.</summary>
+    internal string NextModel(string tag) =>
+        $"{tag}-{RunId}-{Interlocked.Increment(ref _nextModel).ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Starts a fresh process in place of any host that has exited, and waits until both are ready.</summary>
+    internal async Task EnsureRunningAsync()
+    {
+        var restarts = new List<Task>();
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            if (_hosts[i] is { HasExited: true } dead)
+            {
+                await dead.DisposeAsync();
+                _hosts[i] = null;
+                restarts.Add(StartHostAsync(i));
+            }
+        }
+
+        await Task.WhenAll(restarts);
+
+        // Every host ready (Redis, chain and registry reachable), so a test never starts inside the
+        // aftermath of the one before.
+        await Task.WhenAll(_hosts.Select(h => h!.WaitForAsync("/health/ready", TimeSpan.FromSeconds(30))));
+    }
+
+    /// <summary>
+    /// The host that owns the signer now, read from the lease key itself: its holder value starts with the
+    /// owner's consumer name, <c>machine:pid:…</c>. Null when the lease is free or held by no live host.
+    /// </summary>
+    internal async Task<int?> SignerOwnerAsync()
+    {
+        var holder = await RedisGetAsync("{hokusai:contracts}:signer:" + Chain.DeployerAddress.ToLowerInvariant() + ":lease");
+        if (holder is null)
+        {
+            return null;
+        }
+
+        var pid = holder.Split(':')[1];
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            if (_hosts[i] is { HasExited: false } host && AppProcessId(host).ToString(CultureInfo.InvariantCulture) == pid)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>GET over plain RESP, so the tests read Redis without the code under test.</summary>
+    internal async Task<string?> RedisGetAsync(string key)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, Redis.Port, timeout.Token);
+        var stream = client.GetStream();
+        var keyBytes = Encoding.UTF8.GetByteCount(key);
+        await stream.WriteAsync(Encoding.UTF8.GetBytes($"*2\r\n$3\r\nGET\r\n${keyBytes}\r\n{key}\r\n"), timeout.Token);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var header = await reader.ReadLineAsync(timeout.Token) ?? throw new IOException("no reply");
+        return header switch
+        {
+            "$-1" => null,
+            ['$', ..] => await reader.ReadLineAsync(timeout.Token),
+            _ => throw new IOException("unexpected reply " + header),
+        };
+    }
+
+    /// <summary>Lines of both hosts' output that report a nonce conflict, from the given log offsets on.</summary>
+    internal IReadOnlyList<string> NonceConflictLines(IReadOnlyList<int>? fromOffsets = null)
+    {
+        var lines = new List<string>();
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            var output = _hosts[i]?.StdOut ?? string.Empty;
+            var from = fromOffsets is null ? 0 : Math.Min(fromOffsets[i], output.Length);
+            lines.AddRange(output[from..].Split('\n').Where(l =>
+                l.Contains("nonce too low", StringComparison.OrdinalIgnoreCase)
+                || l.Contains("NonceConflict", StringComparison.OrdinalIgnoreCase)
+                || l.Contains("nonce conflict", StringComparison.OrdinalIgnoreCase)
+                || l.Contains("replacement transaction underpriced", StringComparison.OrdinalIgnoreCase)));
+        }
+
+        return lines;
+    }
+
+    /// <summary>Current length of each host's output, to look only at what a test caused.</summary>
+    internal IReadOnlyList<int> LogOffsets() => _hosts.Select(h => h?.StdOut.Length ?? 0).ToArray();
+
+    /// <summary>The last lines of both hosts' output (without the polling's request lines), for failure messages.</summary>
+    internal string Tail(int lines = 60)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            var output = (_hosts[i]?.StdOut ?? string.Empty).Split('\n')
+                .Where(l => !l.Contains("\"RequestMethod\":\"GET\"", StringComparison.Ordinal));
+            text.AppendLine(CultureInfo.InvariantCulture, $"--- host {i} (last {lines} lines)");
+            foreach (var line in output.TakeLast(lines))
+            {
+                text.AppendLine(line);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The app process (child of dumb-init) of a host, found through /proc.</summary>
+    internal static int AppProcessId(PublishedHost host)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var status = File.ReadAllText(Path.Combine(dir, "status"));
+                if (status.Contains($"\nPPid:\t{host.ProcessId}\n", StringComparison.Ordinal))
+                {
+                    return int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException($"no child of {host.ProcessId} found");
+    }
+
+    private async Task StartHostAsync(int index)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["REDIS_URL"] = Redis.Url,
+            ["RPC_URL"] = Chain.RpcUrl,
+            ["CHAIN_ID"] = Chain.ChainId.ToString(CultureInfo.InvariantCulture),
+            ["MODEL_REGISTRY_ADDRESS"] = Chain.ModelRegistryAddress,
+            ["TOKEN_MANAGER_ADDRESS"] = Chain.TokenManagerAddress,
+            ["DEPLOYER_PRIVATE_KEY"] = Chain.DeployerPrivateKey,
+            ["VALID_API_KEYS"] = string.Join(',', _callers.Select(c => c.Name + ":" + c.Key)),
+            ["RATE_LIMIT_PER_MINUTE"] = "1000000",
+            ["LOG_LEVEL"] = "info",
+        };
+        var host = PublishedHost.Start(_app.Directory, env);
+        _hosts[index] = host;
+        await host.WaitForAsync("/health/ready", TimeSpan.FromSeconds(60));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _hosts)
+        {
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+        }
+
+        Api.Dispose();
+        if (Chain is not null)
+        {
+            await Chain.DisposeAsync();
+        }
+
+        if (Redis is not null)
+        {
+            await Redis.DisposeAsync();
+        }
+
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>An API caller: its identity and key.</summary>
+internal sealed record Caller(string Name, string Key);
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ReplicaGroup : ICollectionFixture<ReplicaCluster>
+{
+    public const string Name = "two replicas";
+}
