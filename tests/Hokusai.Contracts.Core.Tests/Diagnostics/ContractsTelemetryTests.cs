@@ -5,6 +5,17 @@ using Hokusai.Contracts.Diagnostics;
 
 namespace Hokusai.Contracts.Tests.Diagnostics;
 
+/// <summary>
+/// The instruments are process-wide, and the engine tests move them too: these run alone, after the
+/// parallel collections.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessWideTelemetry
+{
+    public const string Name = "process-wide telemetry";
+}
+
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class ContractsTelemetryTests
 {
     private sealed class Recorder : IDisposable
