@@ -19,7 +19,6 @@ if (builder.Configuration["REDIS_URL"] is { Length: > 0 } redisUrl)
     contracts.AddRedis(redisUrl);
 }
 
-// Readiness answers 503 for 2 s after SIGTERM before the listener closes (HokusaiContracts:Health:ShutdownDelay).
 builder.Services.AddHealthChecks().AddHokusaiContracts(o => o.ShutdownDelay = TimeSpan.FromSeconds(2));
 builder.Services.Configure<HokusaiHealthCheckOptions>(builder.Configuration.GetSection("HokusaiContracts:Health"));
 builder.Services.Configure<HokusaiHealthEndpointOptions>(builder.Configuration.GetSection("HokusaiContracts:Health"));
@@ -38,5 +37,4 @@ if (app.Environment.IsDevelopment())
 
 await app.RunAsync();
 
-/// <summary>The reference host's entry point (public for integration tests).</summary>
-public partial class Program;
+public partial class Program; // public for the integration tests
