@@ -40,6 +40,12 @@ public interface IChainClient
     /// <summary>Chain and deployer facts for readiness and diagnostics.</summary>
     Task<ChainStatus> GetStatusAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Gives back the nonce of a prepared transaction that was never broadcast (e.g. it could not be
+    /// persisted), so later transactions do not queue behind a gap. Other in-flight nonces are untouched.
+    /// </summary>
+    Task ReleaseNonceAsync(PreparedTransaction transaction, CancellationToken cancellationToken);
+
     /// <summary>Forgets locally assigned nonces and re-reads the pending nonce from the chain (after a signer handover).</summary>
     Task ResyncNonceAsync(CancellationToken cancellationToken);
 }

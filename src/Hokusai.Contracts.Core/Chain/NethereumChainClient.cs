@@ -249,6 +249,13 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
         });
     }
 
+    /// <inheritdoc />
+    public Task ReleaseNonceAsync(PreparedTransaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        return _nonces.ReleaseAsync(transaction.Nonce, cancellationToken);
+    }
+
     public void Dispose() => _pool.Dispose();
 
     private async Task<PreparedTransaction> PrepareAsync(string kind, string? to, string data, IProgress<string>? progress, CancellationToken cancellationToken) =>

@@ -14,6 +14,7 @@ internal sealed class NonceManager
     private static readonly ConcurrentDictionary<string, NonceManager> Shared = new(StringComparer.Ordinal);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SortedSet<BigInteger> _released = [];
     private BigInteger? _next;
 
     internal static NonceManager For(string signerAddress, IEnumerable<string> rpcUrls)
@@ -31,10 +32,43 @@ internal sealed class NonceManager
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            // A nonce given back by a transaction that never left the process fills its gap first.
+            if (_released.Count > 0)
+            {
+                var reused = _released.Min;
+                var again = use(reused);
+                _released.Remove(reused);
+                return again;
+            }
+
             var nonce = _next ??= await readPending(cancellationToken);
             var result = use(nonce);
             _next = nonce + 1;
             return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Gives back the nonce of a signed transaction that was never broadcast. Unlike a resync this leaves
+    /// every other in-flight assignment alone: the nonce is simply handed out again before new ones.
+    /// </summary>
+    internal async Task ReleaseAsync(BigInteger nonce, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_next == nonce + 1)
+            {
+                _next = nonce;
+            }
+            else if (_next > nonce)
+            {
+                _released.Add(nonce);
+            }
         }
         finally
         {
@@ -49,6 +83,7 @@ internal sealed class NonceManager
         try
         {
             _next = null;
+            _released.Clear();
             _next = await readPending(cancellationToken);
         }
         finally

@@ -289,7 +289,6 @@ internal sealed partial class DeploymentProcessor(
                     // and prepare a fresh one below.
                     LogAbandoned(logger, context.Job.Id, what, sent.Hash);
                     await context.SaveAsync(j => j with { Transactions = set(j.Transactions, null, null) }, cancellationToken);
-                    await chain.ResyncNonceAsync(cancellationToken);
                     sent = null;
                 }
             }
@@ -307,9 +306,9 @@ internal sealed partial class DeploymentProcessor(
             }
             catch
             {
-                // The nonce was assigned but nothing left the process: give it back so later
-                // transactions do not queue behind a gap.
-                await chain.ResyncNonceAsync(CancellationToken.None);
+                // The nonce was assigned but nothing left the process: give just that one back, so later
+                // transactions do not queue behind a gap and no other in-flight nonce is reassigned.
+                await chain.ReleaseNonceAsync(prepared, CancellationToken.None);
                 throw;
             }
 

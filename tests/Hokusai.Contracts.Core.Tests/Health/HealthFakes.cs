@@ -48,6 +48,7 @@ internal sealed class FakeChainClient : IChainClient
     public Task<TransactionLookup> LookupAsync(string transactionHash, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
     public Task<ChainReceipt> WaitForReceiptAsync(string transactionHash, IProgress<string>? progress, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
     public Task ResyncNonceAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
+    public Task ReleaseNonceAsync(PreparedTransaction transaction, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
 }
 
 /// <summary>A host lifetime whose phase the test sets.</summary>

@@ -247,3 +247,43 @@ public sealed class DeploymentEngineReceiptTimeoutTests
         Assert.Equal(1, chain.TokensDeployed);
     }
 }
+
+public sealed class DeploymentEngineNonceTests
+{
+    [Fact]
+    public async Task Engine_TransactionCannotBePersisted_GivesItsNonceBackInsteadOfResyncing()
+    {
+        var chain = new FakeChainClient();
+        var store = new FailingOnceStore(new Hokusai.Contracts.InMemory.InMemoryDeploymentStore(
+            Microsoft.Extensions.Options.Options.Create(new HokusaiContractsOptions()), TimeProvider.System));
+        await using var h = EngineHarness.Create(chain: chain, store: store);
+        await h.StartAsync();
+        var id = (await h.Service.SubmitAsync(EngineHarness.Submission(), default)).Job!.Id;
+
+        var done = await h.WaitForAsync(id, j => j.Status.IsFinal());
+
+        Assert.Equal(DeploymentStatus.Completed, done.Status);
+        Assert.Single(chain.Released);
+        // The only resync is the one every new signer owner does before it signs anything.
+        Assert.Equal(1, chain.Resyncs);
+        Assert.Equal(chain.Released[0], done.Transactions.TokenDeployment!.Nonce);
+    }
+
+    /// <summary>Fails the first write that carries a token deployment transaction, as a Redis timeout would.</summary>
+    private sealed class FailingOnceStore(IDeploymentStore inner) : IDeploymentStore
+    {
+        private int _failed;
+
+        public Task<bool> TryUpdateAsync(DeploymentJob job, CancellationToken cancellationToken) =>
+            job.Transactions.TokenDeployment is not null && Interlocked.Exchange(ref _failed, 1) == 0
+                ? throw new StoreUnavailableException("simulated timeout")
+                : inner.TryUpdateAsync(job, cancellationToken);
+
+        public Task<CreateJobResult> TryCreateAsync(DeploymentJob job, CancellationToken cancellationToken) => inner.TryCreateAsync(job, cancellationToken);
+        public Task<DeploymentJob?> GetAsync(Guid id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
+        public Task<DeploymentPage> ListAsync(string owner, DeploymentQuery query, CancellationToken cancellationToken) => inner.ListAsync(owner, query, cancellationToken);
+        public Task<Guid?> GetModelClaimAsync(string modelId, CancellationToken cancellationToken) => inner.GetModelClaimAsync(modelId, cancellationToken);
+        public Task<IReadOnlyList<Guid>> GetUnfinishedAsync(CancellationToken cancellationToken) => inner.GetUnfinishedAsync(cancellationToken);
+        public Task<IReadOnlyDictionary<DeploymentStatus, long>> CountByStatusAsync(CancellationToken cancellationToken) => inner.CountByStatusAsync(cancellationToken);
+    }
+}

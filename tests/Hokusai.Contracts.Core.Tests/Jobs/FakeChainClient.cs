@@ -220,6 +220,23 @@ internal sealed class FakeChainClient : IChainClient
         ActiveRpc = "fake://chain",
     });
 
+    public List<ulong> Released { get; } = [];
+
+    public Task ReleaseNonceAsync(PreparedTransaction transaction, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Released.Add(transaction.Nonce);
+            _signed.Remove(transaction.Hash);
+            if (_nonce == transaction.Nonce + 1)
+            {
+                _nonce = transaction.Nonce;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     public int Resyncs;
 
     public Task ResyncNonceAsync(CancellationToken cancellationToken)
