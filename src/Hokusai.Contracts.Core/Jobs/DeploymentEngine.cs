@@ -164,9 +164,14 @@ internal sealed partial class DeploymentEngine(
         Parked,
     }
 
-    private async Task<RunOutcome> ProcessWithRetriesAsync(Guid jobId, CancellationToken cancellationToken)
-    {
-        var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+    private static readonly ResiliencePropertyKey<Guid> JobIdKey = new("hokusai.job_id");
+
+    // Built once (a racing second build is equivalent and harmless): every run shares the policy, the job
+    // id travels in the resilience context.
+    private ResiliencePipeline? _retries;
+
+    private ResiliencePipeline Retries => _retries ??=
+        new ResiliencePipelineBuilder { TimeProvider = timeProvider }
             .AddRetry(new RetryStrategyOptions
             {
                 // A conflict means the stored job moved on under this run: a cancel, or this run's own
@@ -184,15 +189,19 @@ internal sealed partial class DeploymentEngine(
                 MaxDelay = _options.MaxRetryDelay,
                 OnRetry = args =>
                 {
-                    LogRetry(logger, jobId, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.Message);
+                    LogRetry(logger, args.Context.Properties.GetValue(JobIdKey, Guid.Empty), args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.Message);
                     return default;
                 },
             })
             .Build();
 
+    private async Task<RunOutcome> ProcessWithRetriesAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(JobIdKey, jobId);
         try
         {
-            await pipeline.ExecuteAsync(async ct => await processor.RunAsync(jobId, ct), cancellationToken);
+            await Retries.ExecuteAsync(async (ctx, id) => await processor.RunAsync(id, ctx.CancellationToken), context, jobId);
             return RunOutcome.Done;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -220,6 +229,10 @@ internal sealed partial class DeploymentEngine(
 
             await processor.FailExhaustedAsync(jobId, ex, cancellationToken);
             return RunOutcome.Done;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
