@@ -18,7 +18,27 @@ public sealed partial class EmbeddedDefaultTests(PublishedApp app, ITestOutputHe
     [Fact]
     public async Task PublishedHost_NoChainSettings_StartsAnvilPrintsWorkingCurlAndStopsAnvilOnSigterm()
     {
-        var anvil = Repo.PathOf(DevChain.AnvilRelativePath.Split('/'));
+        // The host runs as an unprivileged user that may not see into the checkout (a clone under a 0700
+        // directory, say), so it gets a copy of the pinned binary in a directory it can read.
+        var anvilDir = Directory.CreateTempSubdirectory("hokusai-anvil-");
+        File.SetUnixFileMode(anvilDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var anvil = Path.Combine(anvilDir.FullName, "anvil");
+        File.Copy(Repo.PathOf(DevChain.AnvilRelativePath.Split('/')), anvil);
+        File.SetUnixFileMode(anvil, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        try
+        {
+            await RunEmbeddedDefaultAsync(anvil);
+        }
+        finally
+        {
+            anvilDir.Delete(recursive: true);
+        }
+    }
+
+    private async Task RunEmbeddedDefaultAsync(string anvil)
+    {
         await using var host = PublishedHost.Start(app.Directory, new Dictionary<string, string> { ["ANVIL_PATH"] = anvil });
         var startup = await host.WaitForAsync("/health/ready", TimeSpan.FromSeconds(90));
         output.WriteLine($"embedded default: startup to /health/ready 200 in {startup.TotalMilliseconds:0} ms");
