@@ -89,7 +89,7 @@ public sealed class HealthEndpointTests
     }
 
     [Fact]
-    public async Task Ready_RpcHangs_Returns503WithinAboutTwoSeconds()
+    public async Task Ready_RpcHangs_Returns503AfterProbeTimeout()
     {
         await using var host = await HealthTestHost.StartAsync();
         host.Chain.Status = _ => new TaskCompletionSource<ChainStatus>().Task;
@@ -101,7 +101,9 @@ public sealed class HealthEndpointTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("timed out", body.GetProperty("checks").GetProperty("rpc").GetProperty("description").GetString(), StringComparison.Ordinal);
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"took {sw.Elapsed}");
+        // The 2 s probe timeout itself is checked on fake time in CachedProbeTests; here the bound only
+        // proves the request does not hang with the RPC, with room for a loaded shared machine.
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"took {sw.Elapsed}");
     }
 
     [Fact]
