@@ -70,7 +70,9 @@ public static class HokusaiApiServiceCollectionExtensions
                 .AddAuthenticationSchemes(HokusaiAuthenticationDefaults.Scheme)
                 .RequireAuthenticatedUser());
 
-        services.AddOpenApi(OpenApiDocumentName, options => options.AddDocumentTransformer<HokusaiOpenApiDocumentTransformer>());
+        services.AddOpenApi(OpenApiDocumentName, options => options
+            .AddDocumentTransformer<HokusaiOpenApiDocumentTransformer>()
+            .AddSchemaTransformer<HokusaiOpenApiSchemaTransformer>());
         return services;
     }
 

@@ -102,4 +102,37 @@ public sealed class OpenApiDocumentTests
         var parameters = document["paths"]!["/api/deployments"]!["post"]!["parameters"]!.AsArray();
         Assert.Contains(parameters, p => p!["name"]!.GetValue<string>() == "Idempotency-Key" && p["in"]!.GetValue<string>() == "header");
     }
+
+    [Theory]
+    [InlineData("DeploymentStatusData")]
+    [InlineData("DeploymentSummaryData")]
+    public async Task Document_JobViews_TypeStatusAndStepAsEnumsAndProgressAsInteger(string schemaName)
+    {
+        await using var host = await ApiHost.StartAsync();
+
+        var document = await GetDocumentAsync(host);
+
+        var properties = document["components"]!["schemas"]![schemaName]!["properties"]!;
+        Assert.Equal(
+            ["pending", "processing", "completed", "failed", "cancelled"],
+            properties["status"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(
+            ["queued", "deploying_token", "registering_model", "minting_tokens", "confirming", "done"],
+            properties["currentStep"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal("integer", properties["progress"]!["type"]!.GetValue<string>());
+        Assert.Equal(100, properties["progress"]!["maximum"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Document_RequestBody_CarriesValidatorPatternsAndExamples()
+    {
+        await using var host = await ApiHost.StartAsync();
+
+        var document = await GetDocumentAsync(host);
+
+        var properties = document["components"]!["schemas"]!["DeploymentRequestBody"]!["properties"]!;
+        Assert.Equal("^[A-Za-z0-9_-]{1,64}$", properties["modelId"]!["pattern"]!.GetValue<string>());
+        Assert.Equal("^0x[0-9a-fA-F]{40}$", properties["userAddress"]!["pattern"]!.GetValue<string>());
+        Assert.Matches(properties["initialSupply"]!["pattern"]!.GetValue<string>(), properties["initialSupply"]!["examples"]![0]!.GetValue<string>());
+    }
 }
