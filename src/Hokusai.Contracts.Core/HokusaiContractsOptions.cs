@@ -23,6 +23,9 @@ public sealed class HokusaiContractsOptions
     /// <summary>Per-caller quotas on accepted deployments.</summary>
     [ValidateObjectMembers]
     public QuotaOptions Quotas { get; set; } = new();
+
+    /// <summary>Signed webhooks: secrets, endpoints, retry window and target policy.</summary>
+    public Webhooks.WebhookOptions Webhooks { get; set; } = new();
 }
 
 /// <summary>Chain settings.</summary>
@@ -185,6 +188,8 @@ internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<H
         {
             failures.Add("HokusaiContracts:Jobs:InitialRetryDelay must be positive and not above MaxRetryDelay.");
         }
+
+        failures.AddRange(options.Webhooks.Validate());
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

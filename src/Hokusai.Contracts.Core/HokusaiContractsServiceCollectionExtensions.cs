@@ -3,6 +3,7 @@ using Hokusai.Contracts.Chain;
 using Hokusai.Contracts.Diagnostics;
 using Hokusai.Contracts.InMemory;
 using Hokusai.Contracts.Jobs;
+using Hokusai.Contracts.Webhooks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -67,6 +68,37 @@ public static class HokusaiContractsServiceCollectionExtensions
         services.TryAddSingleton<DeploymentEngine>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DeploymentEngine>(sp => sp.GetRequiredService<DeploymentEngine>()));
 
+        AddWebhooks(services);
+
         return new HokusaiContractsBuilder(services);
+    }
+
+    /// <summary>
+    /// The webhook outbox's dispatcher, its HTTP client and the event factory the stores use. The outbox itself is
+    /// the store (every store backend implements <see cref="IWebhookOutbox"/>), so events and status changes are
+    /// written together.
+    /// </summary>
+    private static void AddWebhooks(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(WebhookDispatcher)))
+        {
+            return;
+        }
+
+        services.AddMetrics();
+        services.AddHttpClient(WebhookSender.ClientName, (sp, client) =>
+            {
+                // The sender bounds each attempt itself; this only backs that up.
+                client.Timeout = sp.GetRequiredService<IOptions<HokusaiContractsOptions>>().Value.Webhooks.Timeout + TimeSpan.FromSeconds(1);
+            })
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<IOptions<HokusaiContractsOptions>>().Value.Webhooks));
+        services.TryAddSingleton<IWebhookPayloadFormatter, DefaultWebhookPayloadFormatter>();
+        services.TryAddSingleton<WebhookEventFactory>();
+        services.TryAddSingleton<IWebhookOutbox>(sp => sp.GetRequiredService<IDeploymentStore>() as IWebhookOutbox
+            ?? throw new InvalidOperationException("The registered IDeploymentStore does not implement IWebhookOutbox; register an outbox of the same backend."));
+        services.TryAddSingleton<WebhookSender>();
+        services.TryAddSingleton(sp => new WebhookMetrics(sp.GetRequiredService<TimeProvider>(), sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<WebhookDispatcher>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebhookDispatcher>(sp => sp.GetRequiredService<WebhookDispatcher>()));
     }
 }

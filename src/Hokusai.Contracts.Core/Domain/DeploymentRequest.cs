@@ -25,6 +25,9 @@ public sealed record DeploymentRequest
 
     /// <summary>Optional descriptive metadata (kept with the job, not written on chain).</summary>
     public DeploymentMetadata? Metadata { get; init; }
+
+    /// <summary>Optional receiver of this job's final event (<c>callbackUrl</c>); overrides the owner's configured endpoint.</summary>
+    public string? CallbackUrl { get; init; }
 }
 
 /// <summary>Optional descriptive metadata of a deployment.</summary>

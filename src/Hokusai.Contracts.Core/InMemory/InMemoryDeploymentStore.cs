@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace Hokusai.Contracts.InMemory;
@@ -5,13 +6,21 @@ namespace Hokusai.Contracts.InMemory;
 /// <summary>
 /// Single-process store. One lock guards every structure, which keeps create/claim/idempotency
 /// atomic exactly as the Redis script does; the service's write rate is far below where that matters.
+/// It is also the webhook outbox: an event is added under the same lock as the status change raising it.
 /// </summary>
-internal sealed class InMemoryDeploymentStore(IOptions<HokusaiContractsOptions> options, TimeProvider timeProvider) : IDeploymentStore
+internal sealed partial class InMemoryDeploymentStore(IOptions<HokusaiContractsOptions> options, TimeProvider timeProvider, WebhookEventFactory? events)
+    : IDeploymentStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, Entry> _jobs = [];
     private readonly Dictionary<(string Owner, string Key), Guid> _idempotency = [];
     private readonly Dictionary<string, Guid> _claims = new(StringComparer.Ordinal);
+
+    /// <summary>A store without webhooks (no event is ever raised).</summary>
+    public InMemoryDeploymentStore(IOptions<HokusaiContractsOptions> options, TimeProvider timeProvider)
+        : this(options, timeProvider, null)
+    {
+    }
 
     private sealed class Entry(DeploymentJob job)
     {
@@ -69,7 +78,15 @@ internal sealed class InMemoryDeploymentStore(IOptions<HokusaiContractsOptions> 
                 return Task.FromResult(false);
             }
 
+            var previous = entry.Job;
             entry.Job = job;
+
+            // Outbox: the event is recorded under the same lock as the status change that raises it.
+            if (!previous.Status.IsFinal() && events?.ForTransition(job) is { } raised)
+            {
+                AddEvent(raised);
+            }
+
             if (job.Status.IsFinal())
             {
                 entry.ExpiresAt = timeProvider.GetUtcNow() + options.Value.Jobs.Retention;
@@ -139,6 +156,7 @@ internal sealed class InMemoryDeploymentStore(IOptions<HokusaiContractsOptions> 
         foreach (var job in expired)
         {
             _jobs.Remove(job.Id);
+            RemoveFinishedEvents(job.Id);
             if (job.IdempotencyKey is { } key)
             {
                 _idempotency.Remove((job.Owner, key));
