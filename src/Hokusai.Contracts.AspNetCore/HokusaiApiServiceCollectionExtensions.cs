@@ -58,6 +58,10 @@ public static class HokusaiApiServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiAuthenticationOptions>, HokusaiAuthenticationOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeyRegistry>();
+
+        // Deliveries carry the status route's own payload, whatever order the packages were added in.
+        services.RemoveAll<Webhooks.IWebhookPayloadFormatter>();
+        services.AddSingleton<Webhooks.IWebhookPayloadFormatter, Http.ApiWebhookPayloadFormatter>();
         services.AddSingleton<Http.RequestRateLimiter>();
 
         services.AddAuthentication()

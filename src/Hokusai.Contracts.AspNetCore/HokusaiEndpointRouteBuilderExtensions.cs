@@ -80,6 +80,18 @@ public static class HokusaiEndpointRouteBuilderExtensions
             .Produces<ApiSuccess<DeploymentStatusData>>()
             .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
 
+        group.MapGet("/{id}/events", WebhookHandlers.ListAsync)
+            .WithName(WebhookHandlers.ListName)
+            .WithSummary("List a deployment's webhook events")
+            .WithDescription("The webhook events of one of the caller's deployments with their delivery state, attempts and last response code.")
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound);
+
+        group.MapPost("/{id}/events/{eventId}/redeliver", WebhookHandlers.RedeliverAsync)
+            .WithName(WebhookHandlers.RedeliverName)
+            .WithSummary("Deliver a webhook event again")
+            .WithDescription("Makes the event pending and due now, with a fresh retry window; the same event id and body are sent again.")
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+
         return group;
     }
 

@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -97,6 +98,12 @@ public static class HokusaiContractsRedisExtensions
             sp.GetRequiredService<RedisExecutor>(),
             sp.GetRequiredService<IOptions<RedisContractsOptions>>(),
             sp.GetRequiredService<IOptions<HokusaiContractsOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<WebhookEventFactory>()));
+        services.TryAddSingleton(sp => new RedisWebhookOutbox(
+            sp.GetRequiredService<RedisExecutor>(),
+            sp.GetRequiredService<IOptions<RedisContractsOptions>>(),
+            sp.GetRequiredService<IOptions<HokusaiContractsOptions>>(),
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new RedisDeploymentQueue(
             sp.GetRequiredService<RedisExecutor>(),
@@ -116,6 +123,7 @@ public static class HokusaiContractsRedisExtensions
             Logger<RedisRequestRateLimiterFactory>(sp)));
 
         Replace<IDeploymentStore, RedisDeploymentStore>(services);
+        Replace<IWebhookOutbox, RedisWebhookOutbox>(services);
         Replace<IDeploymentQueue, RedisDeploymentQueue>(services);
         Replace<IDeploymentQuota, RedisDeploymentQuota>(services);
         Replace<ISignerLeaseManager, RedisSignerLeaseManager>(services);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hokusai.Contracts.Webhooks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -47,8 +48,10 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
         return {'created'}
         """;
 
-    // KEYS: job, claim, idempotency key (or the job key again), unfinished, then the five status sets.
-    // ARGV: id, expected version, new version, json, new status, retention (ms), now (ms), has idempotency key.
+    // KEYS: job, claim, idempotency key (or the job key again), unfinished, then the five status sets,
+    //       then (always the LAST FOUR) the webhook outbox keys: event, job's events, due set, pending set.
+    // ARGV: id, expected version, new version, json, new status, retention (ms), now (ms), has idempotency key,
+    //       then (always the LAST FOUR) webhook event id ('' for none), event JSON, due (ms), created (ms).
     private const string UpdateScript = """
         local current = redis.call('HMGET', KEYS[1], 'version', 'status', 'createdAt')
         if not current[1] or current[1] ~= ARGV[2] then return 0 end
@@ -76,6 +79,17 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
           redis.call('ZADD', KEYS[4], current[3], id)
           redis.call('ZADD', sets[new], current[3], id)
           if claimOwner == id then redis.call('HSET', KEYS[2], 'status', new) end
+        end
+
+        -- Webhook outbox: the event of a final status is written by this same script, so a status change
+        -- and its event exist together or not at all. Addressed from the end of KEYS/ARGV.
+        local wk, wa = #KEYS - 3, #ARGV - 3
+        local final = {completed = true, failed = true, cancelled = true}
+        if ARGV[wa] ~= '' and final[new] and not final[old] then
+          redis.call('HSET', KEYS[wk], 'doc', ARGV[wa + 1], 'token', 0, 'leaseUntil', 0, 'jobId', id)
+          redis.call('ZADD', KEYS[wk + 1], ARGV[wa + 3], ARGV[wa])
+          redis.call('ZADD', KEYS[wk + 2], ARGV[wa + 2], ARGV[wa])
+          redis.call('ZADD', KEYS[wk + 3], ARGV[wa + 3], ARGV[wa])
         end
         return 1
         """;
@@ -106,10 +120,12 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly TimeSpan _retention;
+    private readonly WebhookEventFactory? _events;
 
-    public RedisDeploymentStore(RedisExecutor redis, IOptions<RedisContractsOptions> options, IOptions<HokusaiContractsOptions> contracts, TimeProvider time)
+    public RedisDeploymentStore(RedisExecutor redis, IOptions<RedisContractsOptions> options, IOptions<HokusaiContractsOptions> contracts, TimeProvider time, WebhookEventFactory? events = null)
     {
         _redis = redis;
+        _events = events;
         _keys = redis.Keys;
         _time = time;
         _retention = options.Value.Retention ?? contracts.Value.Jobs.Retention;
@@ -174,6 +190,9 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
         ArgumentNullException.ThrowIfNull(job);
         var hasIdempotencyKey = !string.IsNullOrEmpty(job.IdempotencyKey);
         var jobKey = _keys.Job(job.Id);
+
+        // The event is built for every final write; the script keeps it only if this write is the transition.
+        var raised = job.Status.IsFinal() ? _events?.ForTransition(job) : null;
         RedisKey[] keys =
         [
             jobKey,
@@ -181,6 +200,7 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
             hasIdempotencyKey ? _keys.Idempotency(job.Owner, job.IdempotencyKey!) : jobKey,
             _keys.Unfinished,
             .. _keys.StatusSets,
+            .. WebhookKeys(raised, jobKey),
         ];
         RedisValue[] args =
         [
@@ -192,10 +212,19 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
             (long)_retention.TotalMilliseconds,
             _time.GetUtcNow().ToUnixTimeMilliseconds(),
             hasIdempotencyKey ? "1" : "0",
+            .. WebhookArgs(raised),
         ];
         var result = await _redis.RunAsync(db => db.ScriptEvaluateAsync(UpdateScript, keys, args), cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
+
+    private RedisKey[] WebhookKeys(WebhookEvent? raised, RedisKey placeholder) => raised is null
+        ? [placeholder, placeholder, placeholder, placeholder]
+        : [_keys.WebhookEvent(raised.Id), _keys.WebhookJobEvents(raised.JobId), _keys.WebhookDue, _keys.WebhookPending];
+
+    private static RedisValue[] WebhookArgs(WebhookEvent? raised) => raised is null
+        ? ["", "", "0", "0"]
+        : [raised.Id.ToString("D"), RedisWebhookOutbox.Serialize(raised), raised.NextAttemptAt!.Value.ToUnixTimeMilliseconds(), raised.CreatedAt.ToUnixTimeMilliseconds()];
 
     public async Task<DeploymentPage> ListAsync(string owner, DeploymentQuery query, CancellationToken cancellationToken)
     {

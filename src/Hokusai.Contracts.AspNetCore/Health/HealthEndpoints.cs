@@ -103,6 +103,7 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         var chainTask = ChainReportAsync(services, options, warnings, ct);
         var queueTask = QueueReportAsync(services, time, ct);
         var jobsTask = JobsReportAsync(services, time, ct);
+        var webhooksTask = WebhooksReportAsync(services, time, ct);
         var report = await reportTask;
         var ready = report.Status != HealthStatus.Unhealthy;
 
@@ -117,6 +118,7 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
             Chain = await chainTask,
             Queue = await queueTask,
             Jobs = await jobsTask,
+            Webhooks = await webhooksTask,
             Warnings = warnings,
             Checks = ToEntries(report),
         };
@@ -216,6 +218,25 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             return new QueueReport(null, queue.IsDurable, ex is TimeoutException ? "timed out" : CachedProbe<object>.Describe(ex));
+        }
+    }
+
+    private static async Task<WebhooksReport> WebhooksReportAsync(IServiceProvider services, TimeProvider time, CancellationToken ct)
+    {
+        if (services.GetService<Webhooks.IWebhookOutbox>() is not { } outbox)
+        {
+            return new WebhooksReport(null, null, "no webhook outbox registered");
+        }
+
+        try
+        {
+            var stats = await outbox.GetStatsAsync(ct).WaitAsync(StoreTimeout, time, ct);
+            var age = stats.OldestPendingCreatedAt is { } oldest ? Math.Round(Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds), 1) : (double?)null;
+            return new WebhooksReport(stats.Pending, age, null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return new WebhooksReport(null, null, ex is TimeoutException ? "timed out" : CachedProbe<object>.Describe(ex));
         }
     }
 

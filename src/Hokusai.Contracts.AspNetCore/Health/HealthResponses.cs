@@ -26,6 +26,7 @@ internal sealed record DetailedResponse
     public required ChainReport Chain { get; init; }
     public required QueueReport Queue { get; init; }
     public required JobsReport Jobs { get; init; }
+    public required WebhooksReport Webhooks { get; init; }
     public required IReadOnlyList<string> Warnings { get; init; }
     public required IReadOnlyDictionary<string, CheckEntry> Checks { get; init; }
 }
@@ -53,4 +54,10 @@ internal sealed record QueueReport(
 
 internal sealed record JobsReport(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, long>? ByStatus,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
+
+/// <summary>The webhook outbox: events waiting for delivery and the oldest one's age.</summary>
+internal sealed record WebhooksReport(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? OutboxDepth,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? OldestPendingAgeSeconds,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);

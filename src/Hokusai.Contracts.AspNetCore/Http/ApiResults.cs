@@ -103,6 +103,8 @@ internal static class ApiResults
         ErrorCodes.IdempotencyKeyReused => ["Use a new Idempotency-Key for a different request body."],
         ErrorCodes.RateLimitExceeded => ["Wait for the number of seconds in the Retry-After header."],
         ErrorCodes.ServiceUnavailable => ["Retry after the number of seconds in the Retry-After header."],
+        ErrorCodes.EventNotFound => ["List the deployment's events with GET /api/deployments/{id}/events."],
+        ErrorCodes.EventDeliveryInProgress => ["Wait a few seconds and list the events again."],
         ErrorCodes.NotFound => ["Check the URL; the API lives under /api/deployments."],
         MethodNotAllowed => ["Use one of the methods listed in the Allow header."],
         ErrorCodes.InternalError => ["Retry later; if it persists, report the X-Request-Id of the response."],

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Hokusai.Contracts.AspNetCore.Http;
@@ -28,6 +29,7 @@ internal static class DeploymentHandlers
         IDeploymentService service,
         IOptions<HokusaiContractsOptions> options,
         LinkGenerator links,
+        IHostEnvironment environment,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         CancellationToken cancellationToken)
     {
@@ -49,6 +51,21 @@ internal static class DeploymentHandlers
         using (document)
         {
             request = DeploymentRequestValidator.Validate(document!.RootElement, options.Value.Jobs.DefaultPerformanceMetric, out errors);
+            var callbackErrors = new List<FieldError>();
+            var callbackUrl = CallbackUrlValidator.Read(
+                document.RootElement,
+                allowHttpToLoopback: environment.IsDevelopment(),
+                callerHasSecret: options.Value.Webhooks.ParseSecrets().ContainsKey(CallerIdentity.GetOwner(context.User)),
+                callbackErrors);
+            if (callbackErrors.Count > 0)
+            {
+                errors = [.. errors, .. callbackErrors];
+                request = null;
+            }
+            else if (request is not null && callbackUrl is not null)
+            {
+                request = request with { CallbackUrl = callbackUrl };
+            }
         }
 
         if (request is null)

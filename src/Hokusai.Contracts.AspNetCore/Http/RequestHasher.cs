@@ -44,6 +44,8 @@ internal static class RequestHasher
                 writer.WriteEndObject();
             }
 
+            // Only when present, so hashes of requests without it are unchanged.
+            WriteOptional(writer, "callbackUrl", request.CallbackUrl);
             writer.WriteEndObject();
         }
 

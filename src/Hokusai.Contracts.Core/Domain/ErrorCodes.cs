@@ -27,6 +27,10 @@ public static class ErrorCodes
     public const string RateLimitExceeded = "RATE_LIMIT_EXCEEDED";
     /// <summary>A dependency (Redis, RPC) is unavailable; retryable.</summary>
     public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
+    /// <summary>No webhook event with this id for the deployment.</summary>
+    public const string EventNotFound = "EVENT_NOT_FOUND";
+    /// <summary>The webhook event is being delivered right now.</summary>
+    public const string EventDeliveryInProgress = "EVENT_DELIVERY_IN_PROGRESS";
     /// <summary>Unknown route.</summary>
     public const string NotFound = "NOT_FOUND";
     /// <summary>Unexpected failure; no details are exposed.</summary>

@@ -16,6 +16,9 @@ internal sealed class RedisKeys
         JobPrefix = Tagged + "job:";
         Unfinished = Tagged + "unfinished";
         Stream = Tagged + options.StreamName;
+        WebhookEventPrefix = Tagged + "webhook:event:";
+        WebhookDue = Tagged + "webhook:due";
+        WebhookPending = Tagged + "webhook:pending";
         StatusSets = Enum.GetValues<DeploymentStatus>().Select(status => (RedisKey)(Tagged + "status:" + status.ToWireValue())).ToArray();
     }
 
@@ -34,6 +37,20 @@ internal sealed class RedisKeys
 
     /// <summary>One sorted set per status, in <see cref="DeploymentStatus"/> order.</summary>
     public RedisKey[] StatusSets { get; }
+
+    /// <summary>Prefix of webhook event hashes (<c>doc</c> = JSON, <c>token</c> = claim counter, <c>leaseUntil</c> ms).</summary>
+    public string WebhookEventPrefix { get; }
+
+    /// <summary>Pending webhook events scored by when they are next due (a claim pushes the score to the lease's end).</summary>
+    public RedisKey WebhookDue { get; }
+
+    /// <summary>Pending webhook events scored by the start of their delivery window (depth and oldest age).</summary>
+    public RedisKey WebhookPending { get; }
+
+    public RedisKey WebhookEvent(Guid id) => WebhookEventPrefix + id.ToString("D");
+
+    /// <summary>A job's webhook events scored by creation time.</summary>
+    public RedisKey WebhookJobEvents(Guid jobId) => Tagged + "webhook:job:" + jobId.ToString("D");
 
     public RedisKey Job(Guid id) => JobPrefix + id.ToString("D");
 
