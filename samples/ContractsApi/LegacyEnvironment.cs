@@ -12,6 +12,7 @@ namespace ContractsApi;
 internal static class LegacyEnvironment
 {
     private const string Chain = HokusaiContractsOptions.SectionName + ":Chain:";
+    private const string Webhooks = HokusaiContractsOptions.SectionName + ":Webhooks:";
 
     private static readonly (string Variable, string Key)[] Scalars =
     [
@@ -29,6 +30,8 @@ internal static class LegacyEnvironment
         ("JOB_CONCURRENCY", HokusaiContractsOptions.SectionName + ":Jobs:MaxConcurrency"),
         ("HEALTH_DETAILED_ENABLED", HokusaiContractsOptions.SectionName + ":Health:DetailedEnabled"),
         ("DEPLOYER_BALANCE_WARNING_ETH", HokusaiContractsOptions.SectionName + ":Health:DeployerBalanceWarningEth"),
+        ("WEBHOOK_ALLOW_LOOPBACK", Webhooks + "AllowLoopback"),
+        ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", Webhooks + "AllowPrivateNetworks"),
     ];
 
     public static IConfigurationBuilder AddLegacyEnvironment(this IConfigurationBuilder builder, IDictionary? environment = null)
@@ -57,6 +60,62 @@ internal static class LegacyEnvironment
             mapped[Chain + "RpcUrls:" + i.ToString(CultureInfo.InvariantCulture)] = urls[i];
         }
 
+        // WEBHOOK_SECRETS: comma separated caller:secret (two per caller while rotating), kept as listed.
+        var secrets = Get("WEBHOOK_SECRETS")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        for (var i = 0; i < secrets.Length; i++)
+        {
+            mapped[Webhooks + "Secrets:" + i.ToString(CultureInfo.InvariantCulture)] = secrets[i];
+        }
+
+        // WEBHOOK_ENDPOINTS: comma separated caller:url (the first ':' ends the caller name).
+        foreach (var entry in Get("WEBHOOK_ENDPOINTS")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [])
+        {
+            var separator = entry.IndexOf(':', StringComparison.Ordinal);
+            if (separator > 0)
+            {
+                mapped[Webhooks + "Endpoints:" + entry[..separator].Trim()] = entry[(separator + 1)..].Trim();
+            }
+            else
+            {
+                throw new InvalidOperationException("WEBHOOK_ENDPOINTS entries must be caller:url.");
+            }
+        }
+
+        if (Get("WEBHOOK_MAX_AGE") is { } maxAge)
+        {
+            mapped[Webhooks + "MaxAge"] = ParseDuration("WEBHOOK_MAX_AGE", maxAge).ToString("c", CultureInfo.InvariantCulture);
+        }
+
         return mapped;
+    }
+
+    /// <summary>A duration as seconds (<c>86400</c>), with a unit (<c>90s</c>, <c>30m</c>, <c>24h</c>, <c>2d</c>) or as a TimeSpan (<c>1.00:00:00</c>).</summary>
+    internal static TimeSpan ParseDuration(string variable, string value)
+    {
+        var unit = value[^1];
+        var number = char.IsAsciiLetter(unit) ? value[..^1] : value;
+        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0)
+        {
+            TimeSpan? parsed = char.ToLowerInvariant(unit) switch
+            {
+                's' => TimeSpan.FromSeconds(amount),
+                'm' => TimeSpan.FromMinutes(amount),
+                'h' => TimeSpan.FromHours(amount),
+                'd' => TimeSpan.FromDays(amount),
+                _ when !char.IsAsciiLetter(unit) => TimeSpan.FromSeconds(amount),
+                _ => null,
+            };
+            if (parsed is { } result)
+            {
+                return result;
+            }
+        }
+
+        if (!value.Contains(':', StringComparison.Ordinal) || !TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var span) || span <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"{variable} must be a positive duration: seconds (86400), 30m, 24h, 2d or d.hh:mm:ss (was '{value}').");
+        }
+
+        return span;
     }
 }

@@ -52,7 +52,7 @@ internal static partial class Logging
 
     /// <summary>
     /// The configured secret values that must never reach a log line: the deployer key, API keys,
-    /// the JWT secret and the Redis password.
+    /// the webhook signing secrets, the JWT secret and the Redis password.
     /// </summary>
     internal static IReadOnlyList<string> SecretValues(IConfiguration config)
     {
@@ -74,10 +74,10 @@ internal static partial class Logging
             Add(key[2..]);
         }
 
-        foreach (var entry in (config["VALID_API_KEYS"] ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var entry in $"{config["VALID_API_KEYS"]},{config["WEBHOOK_SECRETS"]}".Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             Add(entry);
-            // "name:key" entries: the key part alone is the secret.
+            // "name:key" (and "caller:secret") entries: the part after the name alone is the secret.
             var sep = entry.IndexOf(':', StringComparison.Ordinal);
             if (sep > 0)
             {

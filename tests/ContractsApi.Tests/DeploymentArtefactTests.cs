@@ -5,9 +5,9 @@ namespace ContractsApi.Tests;
 
 public sealed class DeploymentArtefactTests
 {
-    /// <summary>The SSM parameters the design document names under /hokusai/&lt;env&gt;/contracts/.</summary>
+    /// <summary>The SSM parameters the design document names under /hokusai/&lt;env&gt;/contracts/, plus the webhook signing secrets.</summary>
     public static readonly string[] SeedParameters =
-        ["deployer_key", "token_manager_address", "model_registry_address", "rpc_endpoint", "redis_url", "api_keys", "jwt_secret"];
+        ["deployer_key", "token_manager_address", "model_registry_address", "rpc_endpoint", "redis_url", "api_keys", "jwt_secret", "webhook_secrets"];
 
     /// <summary>What the service needs in its environment to run in production.</summary>
     private static readonly string[] RequiredSecretVariables =
@@ -72,6 +72,7 @@ public sealed class DeploymentArtefactTests
         Assert.Equal("REDIS_URL", byParameter["redis_url"]);
         Assert.Equal("VALID_API_KEYS", byParameter["api_keys"]);
         Assert.Equal("JWT_SECRET", byParameter["jwt_secret"]);
+        Assert.Equal("WEBHOOK_SECRETS", byParameter["webhook_secrets"]);
     }
 
     [Fact]
