@@ -4,6 +4,7 @@ using Hokusai.Contracts.AspNetCore.Authentication;
 using Hokusai.Contracts.Webhooks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Hokusai.Contracts.AspNetCore.Http;
 
@@ -95,7 +96,7 @@ internal static class WebhookHandlers
         string id,
         HttpContext context,
         IDeploymentService service,
-        IWebhookOutbox outbox,
+        [FromServices] IWebhookOutbox outbox,
         CancellationToken cancellationToken)
     {
         if (!Guid.TryParseExact(id, "D", out var jobId))
@@ -117,7 +118,7 @@ internal static class WebhookHandlers
         string eventId,
         HttpContext context,
         IDeploymentService service,
-        IWebhookOutbox outbox,
+        [FromServices] IWebhookOutbox outbox,
         CancellationToken cancellationToken)
     {
         if (!Guid.TryParseExact(id, "D", out var jobId))
