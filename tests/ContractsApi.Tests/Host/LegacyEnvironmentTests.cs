@@ -54,4 +54,38 @@ public sealed class LegacyEnvironmentTests
     {
         Assert.Empty(Map(("CHAIN_ID", "  "), ("RPC_URL", "")));
     }
+
+    [Fact]
+    public void Map_WebhookSecretsEndpointsAndMaxAge_BecomeWebhookSettings()
+    {
+        var mapped = Map(
+            ("WEBHOOK_SECRETS", "alice:new-secret-0123456789, alice:old-secret-0123456789,bob:bob-secret-0123456789"),
+            ("WEBHOOK_ENDPOINTS", "alice:https://hooks.alice.example/h?x=1, bob:https://bob.example:8443/in"),
+            ("WEBHOOK_MAX_AGE", "12h"),
+            ("WEBHOOK_ALLOW_LOOPBACK", "true"));
+
+        Assert.Equal("alice:new-secret-0123456789", mapped["HokusaiContracts:Webhooks:Secrets:0"]);
+        Assert.Equal("alice:old-secret-0123456789", mapped["HokusaiContracts:Webhooks:Secrets:1"]);
+        Assert.Equal("bob:bob-secret-0123456789", mapped["HokusaiContracts:Webhooks:Secrets:2"]);
+        Assert.Equal("https://hooks.alice.example/h?x=1", mapped["HokusaiContracts:Webhooks:Endpoints:alice"]);
+        Assert.Equal("https://bob.example:8443/in", mapped["HokusaiContracts:Webhooks:Endpoints:bob"]);
+        Assert.Equal("12:00:00", mapped["HokusaiContracts:Webhooks:MaxAge"]);
+        Assert.Equal("true", mapped["HokusaiContracts:Webhooks:AllowLoopback"]);
+    }
+
+    [Theory]
+    [InlineData("86400", 86400)]
+    [InlineData("90s", 90)]
+    [InlineData("30m", 1800)]
+    [InlineData("2d", 172800)]
+    [InlineData("1.00:00:00", 86400)]
+    public void ParseDuration_Forms_AreSeconds(string value, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), LegacyEnvironment.ParseDuration("WEBHOOK_MAX_AGE", value));
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("-5")]
+    [InlineData("10x")]
+    public void ParseDuration_Garbage_FailsNamingTheVariable(string value) =>
+        Assert.Contains("WEBHOOK_MAX_AGE", Assert.Throws<InvalidOperationException>(() => LegacyEnvironment.ParseDuration("WEBHOOK_MAX_AGE", value)).Message, StringComparison.Ordinal);
 }
