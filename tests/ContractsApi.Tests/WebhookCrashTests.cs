@@ -88,6 +88,19 @@ public sealed class WebhookCrashTests(PublishedApp app, DevChainFixture chain, I
         using var response = await after.SendAsync(detailed);
         using var health = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(0, health.RootElement.GetProperty("webhooks").GetProperty("outboxDepth").GetInt64());
+
+        // The restarted replica counted its delivery; the gauges are exported next to it.
+        var metrics = string.Empty;
+        var watch = Stopwatch.StartNew();
+        while (!metrics.Contains("hokusai_contracts_webhook_deliveries_total{", StringComparison.Ordinal) && watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(500);
+            metrics = await after.GetStringAsync(new Uri(second.MetricsAddress, "/metrics"));
+        }
+
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("hokusai_contracts_webhook_deliveries_total{", StringComparison.Ordinal) && l.Contains("outcome=\"delivered\"", StringComparison.Ordinal));
+        Assert.Contains("hokusai_contracts_webhook_outbox_depth", metrics, StringComparison.Ordinal);
+        Assert.Contains("hokusai_contracts_webhook_oldest_pending_age_seconds", metrics, StringComparison.Ordinal);
         output.WriteLine($"event {eventId} delivered after the restart; {receiver.Deliveries.Count} request(s) reached the receiver");
     }
 
