@@ -81,6 +81,13 @@ public sealed record CreateDeploymentRequest
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DeploymentMetadata? Metadata { get; init; }
 
+    /// <summary>
+    /// Optional https URL that receives the job's signed final event (<c>deployment.completed</c>, <c>.failed</c> or
+    /// <c>.cancelled</c>); verify deliveries with <see cref="WebhookSignatureVerifier"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Uri? CallbackUrl { get; init; }
+
     /// <summary>An amount of whole tokens in the smallest unit (18 decimals), for <see cref="InitialSupply"/>.</summary>
     public static string WholeTokens(System.Numerics.BigInteger tokens) =>
         tokens.Sign < 0

@@ -161,6 +161,9 @@ internal sealed class DeploymentRequestBody
     public string? PerformanceMetric { get; init; }
 
     public DeploymentMetadataBody? Metadata { get; init; }
+
+    /// <summary>Optional https URL that receives the job's signed final event.</summary>
+    public Uri? CallbackUrl { get; init; }
 }
 
 /// <summary>The optional metadata of the request body.</summary>
