@@ -104,6 +104,65 @@ public sealed class WebhookCrashTests(PublishedApp app, DevChainFixture chain, I
         output.WriteLine($"event {eventId} delivered after the restart; {receiver.Deliveries.Count} request(s) reached the receiver");
     }
 
+    [Fact]
+    public async Task Kill9_DuringDelivery_ClaimExpiresAndRestartDeliversSameEventOnce()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var receiver = WebhookReceiver.Start();
+        // The first request is held (shorter than the claim, so it is over before anyone may claim again).
+        receiver.DelayFor = n => n == 0 ? TimeSpan.FromSeconds(5) : TimeSpan.Zero;
+        receiver.Respond = n => n == 0 ? 503 : 200;
+        var environment = chain.Environment(new Dictionary<string, string>
+        {
+            ["REDIS_URL"] = redis.Url,
+            ["QUOTA_PER_HOUR"] = "100",
+            ["QUOTA_PER_DAY"] = "100",
+            ["WEBHOOK_SECRETS"] = "ops:" + Secret,
+            ["WEBHOOK_ENDPOINTS"] = "ops:" + receiver.Url,
+            ["WEBHOOK_ALLOW_LOOPBACK"] = "true",
+            ["HokusaiContracts__Webhooks__LeaseDuration"] = "00:00:10",
+        });
+        const string key = HostEnvironment.ApiKey;
+        var model = "webhook-inflight-" + Guid.NewGuid().ToString("N")[..8];
+
+        string eventId;
+        var killedAt = Stopwatch.StartNew();
+        await using (var first = PublishedHost.Start(app.Directory, environment))
+        {
+            await first.WaitForAsync("/health/ready", TimeSpan.FromSeconds(60));
+            using var client = new HttpClient { BaseAddress = first.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            var jobId = await Api.DeployAsync(client, key, model, chain.Chain.TestAccounts[0].Address);
+            var watch = Stopwatch.StartNew();
+            while (receiver.Arrivals == 0)
+            {
+                Assert.True(watch.Elapsed < Long, "the first delivery never arrived");
+                await Task.Delay(20);
+            }
+
+            // The delivery is in flight (the receiver holds it): kill the replica now.
+            using (var process = Process.GetProcessById(first.AppProcessId()))
+            {
+                process.Kill();
+            }
+
+            killedAt.Restart();
+            Assert.NotNull(await first.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+            await using var second = PublishedHost.Start(app.Directory, environment);
+            await second.WaitForAsync("/health/ready", TimeSpan.FromSeconds(60));
+            using var secondClient = new HttpClient { BaseAddress = second.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            var delivered = await WaitForEventAsync(secondClient, jobId, e => e.GetProperty("state").GetString() == "delivered", "delivery by the restarted replica");
+            eventId = delivered.GetProperty("eventId").GetString()!;
+            Assert.Equal(200, delivered.GetProperty("lastResponseCode").GetInt32());
+        }
+
+        var deliveries = receiver.Deliveries;
+        Assert.All(deliveries, d => Assert.Equal(eventId, d.EventId));
+        var accepted = Assert.Single(deliveries, d => d.AnsweredWith == 200);
+        Assert.Equal(WebhookSignatureFailure.None, new WebhookSignatureVerifier(Secret).Verify(accepted.Signature, accepted.Body));
+        Assert.Equal(1, receiver.MaxConcurrentPerEvent);
+        output.WriteLine($"event {eventId}: {deliveries.Count} requests; redelivered {killedAt.Elapsed.TotalSeconds:0.0} s after the kill");
+    }
+
     private static async Task<JsonElement> WaitForEventAsync(HttpClient client, string jobId, Func<JsonElement, bool> until, string what)
     {
         var watch = Stopwatch.StartNew();

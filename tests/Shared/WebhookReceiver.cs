@@ -17,7 +17,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _inFlight = new();
     private HttpListener? _listener;
     private Task? _loop;
-    private int _requests;
+    private int _arrivals;
     private int _maxConcurrentPerEvent;
 
     private WebhookReceiver(int port) => Port = port;
@@ -30,11 +30,17 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>The URL to give as a callback.</summary>
     public string Url => $"http://127.0.0.1:{Port}/hooks";
 
-    /// <summary>Chooses the status for the n-th request (0-based); 200 by default.</summary>
+    /// <summary>Chooses the status for the n-th request to arrive (0-based); 200 by default.</summary>
     public Func<int, int> Respond { get; set; } = _ => 200;
 
     /// <summary>How long each request is held before it is answered.</summary>
     public TimeSpan Delay { get; set; }
+
+    /// <summary>How long the n-th request to arrive is held; <see cref="Delay"/> when unset.</summary>
+    public Func<int, TimeSpan>? DelayFor { get; set; }
+
+    /// <summary>Requests that have arrived (answered or not).</summary>
+    public int Arrivals => Volatile.Read(ref _arrivals);
 
     /// <summary>Every request received, in order.</summary>
     public IReadOnlyList<Delivery> Deliveries => [.. _deliveries];
@@ -143,16 +149,17 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
         }
 
+        var index = Interlocked.Increment(ref _arrivals) - 1;
         try
         {
             using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
             var body = await reader.ReadToEndAsync().ConfigureAwait(false);
-            if (Delay > TimeSpan.Zero)
+            var delay = DelayFor?.Invoke(index) ?? Delay;
+            if (delay > TimeSpan.Zero)
             {
-                await Task.Delay(Delay).ConfigureAwait(false);
+                await Task.Delay(delay).ConfigureAwait(false);
             }
 
-            var index = Interlocked.Increment(ref _requests) - 1;
             var status = Respond(index);
             _deliveries.Enqueue(new Delivery(eventId, context.Request.Headers["Hokusai-Signature"], context.Request.Headers["Hokusai-Event-Type"], body, DateTimeOffset.UtcNow, status));
             context.Response.StatusCode = status;

@@ -70,7 +70,10 @@ internal sealed partial class WebhookDispatcher(
     public async Task<int> DispatchOnceAsync(CancellationToken cancellationToken)
     {
         var leases = await outbox.ClaimDueAsync(_settings.BatchSize, _settings.LeaseDuration, cancellationToken).ConfigureAwait(false);
-        await Task.WhenAll(leases.Select(lease => AttemptAsync(lease, cancellationToken))).ConfigureAwait(false);
+
+        // Claimed attempts run to their end even during shutdown (each is bounded by the delivery timeout), so a
+        // rolling deploy does not leave claimed events waiting for their claims to expire.
+        await Task.WhenAll(leases.Select(lease => AttemptAsync(lease, CancellationToken.None))).ConfigureAwait(false);
         return leases.Count;
     }
 
