@@ -40,6 +40,12 @@ internal static class EmbeddedDefaults
             values["VALID_API_KEYS"] = "dev:" + devKey;
         }
 
+        // A local receiver is the normal webhook target on a development machine.
+        if (config[HokusaiContractsOptions.SectionName + ":Webhooks:AllowLoopback"] is null)
+        {
+            values[HokusaiContractsOptions.SectionName + ":Webhooks:AllowLoopback"] = "true";
+        }
+
         config.AddInMemoryCollection(values);
 
         // Registered through a factory so the container disposes it, which stops anvil with the host.
