@@ -14,7 +14,7 @@ namespace Hokusai.Contracts.Redis;
 /// </summary>
 internal sealed class RedisWebhookOutbox : IWebhookOutbox
 {
-    // KEYS: due set. ARGV: now (ms), max, lease (ms), event key prefix. Returns doc, token pairs.
+    // KEYS: due set, pending set. ARGV: now (ms), max, lease (ms), event key prefix. Returns doc, token pairs.
     private const string ClaimScript = """
         local now, leaseUntil = tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[3])
         local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
@@ -30,6 +30,7 @@ internal sealed class RedisWebhookOutbox : IWebhookOutbox
             out[#out + 1] = token
           else
             redis.call('ZREM', KEYS[1], id)
+            redis.call('ZREM', KEYS[2], id)
           end
         end
         return out
@@ -97,7 +98,7 @@ internal sealed class RedisWebhookOutbox : IWebhookOutbox
     public async Task<IReadOnlyList<WebhookLease>> ClaimDueAsync(int max, TimeSpan leaseFor, CancellationToken cancellationToken)
     {
         RedisValue[] args = [_time.GetUtcNow().ToUnixTimeMilliseconds(), max, (long)leaseFor.TotalMilliseconds, _keys.WebhookEventPrefix];
-        var result = await _redis.RunAsync(db => db.ScriptEvaluateAsync(ClaimScript, [_keys.WebhookDue], args), cancellationToken).ConfigureAwait(false);
+        var result = await _redis.RunAsync(db => db.ScriptEvaluateAsync(ClaimScript, [_keys.WebhookDue, _keys.WebhookPending], args), cancellationToken).ConfigureAwait(false);
         var parts = (RedisResult[])result!;
         var leases = new List<WebhookLease>(parts.Length / 2);
         for (var i = 0; i + 1 < parts.Length; i += 2)

@@ -91,7 +91,7 @@ internal sealed partial class InMemoryDeploymentStore : IWebhookOutbox
             var pending = _events.Values.Where(e => e.Event.State == WebhookDeliveryState.Pending).ToList();
             return Task.FromResult(new WebhookOutboxStats(
                 pending.Count,
-                pending.Count == 0 ? null : pending.Min(e => e.Event.CreatedAt)));
+                pending.Count == 0 ? null : pending.Min(e => e.Event.WindowStartedAt)));
         }
     }
 

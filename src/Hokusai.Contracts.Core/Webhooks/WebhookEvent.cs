@@ -98,7 +98,7 @@ public sealed record WebhookLease(WebhookEvent Event, long Token);
 
 /// <summary>Outbox figures for health and metrics.</summary>
 /// <param name="Pending">Events waiting for delivery.</param>
-/// <param name="OldestPendingCreatedAt">Creation time of the oldest pending event, if any.</param>
+/// <param name="OldestPendingCreatedAt">Start of the delivery window of the oldest pending event (its creation, or its last redelivery request), if any.</param>
 public sealed record WebhookOutboxStats(long Pending, DateTimeOffset? OldestPendingCreatedAt);
 
 /// <summary>The outcome of <see cref="IWebhookOutbox.RedeliverAsync"/>.</summary>

@@ -58,7 +58,8 @@ public sealed partial class WebhookOptions
     /// <summary>Allows receivers on private, link-local and other internal addresses. Off in production.</summary>
     public bool AllowPrivateNetworks { get; set; }
 
-    [GeneratedRegex("^[A-Za-z0-9_.@-]{1,64}\\z", RegexOptions.CultureInvariant)]
+    // Callers are API key names or JWT subjects (which may hold '|' and the like): anything but separators and spaces.
+    [GeneratedRegex("^[^,:\\s]{1,128}\\z", RegexOptions.CultureInvariant)]
     internal static partial Regex CallerPattern();
 
     /// <summary>The secrets per caller, in listed order; throws with a message naming the setting (never a secret).</summary>
@@ -77,7 +78,7 @@ public sealed partial class WebhookOptions
             var separator = raw.IndexOf(':', StringComparison.Ordinal);
             if (separator <= 0 || !CallerPattern().IsMatch(raw[..separator].Trim()))
             {
-                throw new FormatException($"WEBHOOK_SECRETS entry {position}: expected caller:secret, the caller 1-64 characters of letters, digits or '_ . @ -'.");
+                throw new FormatException($"WEBHOOK_SECRETS entry {position}: expected caller:secret, the caller 1-128 characters without ',', ':' or spaces.");
             }
 
             var caller = raw[..separator].Trim();
@@ -125,7 +126,7 @@ public sealed partial class WebhookOptions
         {
             if (!CallerPattern().IsMatch(caller))
             {
-                yield return "WEBHOOK_ENDPOINTS: caller names are 1-64 characters of letters, digits or '_ . @ -'.";
+                yield return "WEBHOOK_ENDPOINTS: caller names are 1-128 characters without ',', ':' or spaces.";
             }
             else if (CheckUrl(url, allowHttpToLoopback: true) is { } problem)
             {
