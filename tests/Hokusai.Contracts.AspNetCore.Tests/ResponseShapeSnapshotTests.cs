@@ -121,6 +121,19 @@ public sealed class ResponseShapeSnapshotTests
     }
 
     [Fact]
+    public async Task Webhook_CompletedPayload_Shape()
+    {
+        await using var host = await ApiHost.StartAsync();
+        var job = host.Service.Add("alice", ApiHost.Request(), Completed);
+        var formatter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Webhooks.IWebhookPayloadFormatter>(host.App.Services);
+
+        var body = formatter.Format(new Guid("7b0c2f8e-0000-4000-8000-000000000001"), Webhooks.WebhookEventTypes.Completed, job.UpdatedAt, job);
+
+        Snapshot.Match(JsonConvert.DeserializeObject<JToken>(body, new JsonSerializerSettings { DateParseHandling = DateParseHandling.None }));
+    }
+
+    [Fact]
     public async Task List_Shape()
     {
         await using var host = await ApiHost.StartAsync();
