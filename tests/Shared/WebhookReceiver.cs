@@ -39,6 +39,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>How long the n-th request to arrive is held; <see cref="Delay"/> when unset.</summary>
     public Func<int, TimeSpan>? DelayFor { get; set; }
 
+    /// <summary>Sent as <c>Location</c> with every 3xx answer.</summary>
+    public string? RedirectTo { get; set; }
+
     /// <summary>Requests that have arrived (answered or not).</summary>
     public int Arrivals => Volatile.Read(ref _arrivals);
 
@@ -163,6 +166,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var status = Respond(index);
             _deliveries.Enqueue(new Delivery(eventId, context.Request.Headers["Hokusai-Signature"], context.Request.Headers["Hokusai-Event-Type"], body, DateTimeOffset.UtcNow, status));
             context.Response.StatusCode = status;
+            if (status is >= 300 and < 400 && RedirectTo is { } location)
+            {
+                context.Response.RedirectLocation = location;
+            }
+
             var answer = Encoding.UTF8.GetBytes(status is >= 200 and < 300 ? "ok" : new string('x', 4096));
             await context.Response.OutputStream.WriteAsync(answer).ConfigureAwait(false);
             context.Response.Close();

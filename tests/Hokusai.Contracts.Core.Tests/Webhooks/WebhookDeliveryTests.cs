@@ -177,6 +177,66 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task Dispatcher_Redirect_IsNotFollowedAndCountsAsFailure()
+    {
+        await using var receiver = WebhookReceiver.Start();
+        await using var elsewhere = WebhookReceiver.Start();
+        receiver.Respond = n => n == 0 ? 307 : 200;
+        receiver.RedirectTo = elsewhere.Url;
+        var harness = await StartAsync();
+        try
+        {
+            var submitted = await harness.Service.SubmitAsync(Submission("hook-redirect", receiver.Url), default);
+            await harness.Service.CancelAsync("alice", submitted.Job!.Id, default);
+
+            var recorded = Assert.Single(await WaitSettledAsync(harness, submitted.Job.Id));
+
+            Assert.Equal(WebhookDeliveryState.Delivered, recorded.State);
+            Assert.Equal(2, recorded.Attempts);
+            Assert.Equal([307, 200], receiver.Deliveries.Select(d => d.AnsweredWith));
+            Assert.Empty(elsewhere.Deliveries);
+        }
+        finally
+        {
+            await StopAsync(harness);
+        }
+    }
+
+    [Fact]
+    public async Task Dispatcher_SlowReceiver_AttemptCutAtTheTimeoutThenRetried()
+    {
+        await using var receiver = WebhookReceiver.Start();
+        receiver.DelayFor = n => n == 0 ? TimeSpan.FromSeconds(4) : TimeSpan.Zero;
+        var harness = await StartAsync(configure: o =>
+        {
+            o.Webhooks.Timeout = TimeSpan.FromSeconds(1);
+            o.Webhooks.LeaseDuration = TimeSpan.FromSeconds(10);
+        });
+        try
+        {
+            var submitted = await harness.Service.SubmitAsync(Submission("hook-slow", receiver.Url), default);
+            await harness.Service.CancelAsync("alice", submitted.Job!.Id, default);
+            var outbox = harness.Provider.GetRequiredService<IWebhookOutbox>();
+            var deadline = DateTime.UtcNow + Wait;
+            WebhookEvent current;
+            while ((current = (await outbox.ListAsync(submitted.Job.Id, default)).Single()).Attempts < 1)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the first attempt ends");
+                await Task.Delay(20);
+            }
+
+            Assert.Contains("No answer within 1 s", current.LastError ?? current.State.ToString(), StringComparison.Ordinal);
+            var recorded = Assert.Single(await WaitSettledAsync(harness, submitted.Job.Id));
+            Assert.Equal(WebhookDeliveryState.Delivered, recorded.State);
+            Assert.True(recorded.Attempts >= 2);
+        }
+        finally
+        {
+            await StopAsync(harness);
+        }
+    }
+
+    [Fact]
     public async Task Dispatcher_LoopbackNotAllowed_RefusesWithoutConnecting()
     {
         await using var receiver = WebhookReceiver.Start();
