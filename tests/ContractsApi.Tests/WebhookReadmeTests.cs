@@ -3,6 +3,10 @@ using System.Text.RegularExpressions;
 using ContractsApi.Tests.Infrastructure;
 using Hokusai.Contracts.Client;
 using Hokusai.Contracts.Webhooks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
 
 namespace ContractsApi.Tests;
 
@@ -53,5 +57,39 @@ public sealed partial class WebhookReadmeTests
         // The C# verifier the README shows agrees on every case.
         var verifier = new WebhookSignatureVerifier(Secret);
         Assert.All(cases, c => Assert.Equal(c.Expected, verifier.IsValid(c.Header, c.Body)));
+    }
+
+    [Fact]
+    public async Task CSharpSnippet_ReceiverAsWritten_AcceptsSignedAndRejectsTampered()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        await using var app = builder.Build();
+        var secret = Secret;
+
+        // The README's receiver, as written there.
+        var verifier = new WebhookSignatureVerifier(secret);
+        app.MapPost("/hooks/hokusai", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var body = await reader.ReadToEndAsync();
+            var failure = verifier.Verify(request.Headers["Hokusai-Signature"], body);
+            if (failure != WebhookSignatureFailure.None) return Results.Unauthorized();
+            var eventId = request.Headers["Hokusai-Event-Id"].ToString();
+            return Results.Ok();
+        });
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+
+        async Task<int> SendAsync(string body, string signedBody)
+        {
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            content.Headers.Add("Hokusai-Signature", WebhookSigner.Header([Secret], DateTimeOffset.UtcNow.ToUnixTimeSeconds(), signedBody));
+            using var response = await client.PostAsync(new Uri("/hooks/hokusai", UriKind.Relative), content);
+            return (int)response.StatusCode;
+        }
+
+        Assert.Equal(200, await SendAsync(Body, Body));
+        Assert.Equal(401, await SendAsync(Body.Replace("completed\"}", "failed\"}", StringComparison.Ordinal), Body));
     }
 }
