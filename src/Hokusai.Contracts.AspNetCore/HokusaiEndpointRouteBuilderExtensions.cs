@@ -84,12 +84,14 @@ public static class HokusaiEndpointRouteBuilderExtensions
             .WithName(WebhookHandlers.ListName)
             .WithSummary("List a deployment's webhook events")
             .WithDescription("The webhook events of one of the caller's deployments with their delivery state, attempts and last response code.")
+            .Produces<ApiSuccess<DeploymentEventsData>>()
             .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound);
 
         group.MapPost("/{id}/events/{eventId}/redeliver", WebhookHandlers.RedeliverAsync)
             .WithName(WebhookHandlers.RedeliverName)
             .WithSummary("Deliver a webhook event again")
             .WithDescription("Makes the event pending and due now, with a fresh retry window; the same event id and body are sent again.")
+            .Produces<ApiSuccess<WebhookEventData>>(StatusCodes.Status202Accepted)
             .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
 
         return group;

@@ -219,4 +219,21 @@ public sealed class WebhookEndpointsTests
         var core = JsonNode.Parse(new DefaultWebhookPayloadFormatter().Format(eventId, WebhookEventTypes.Failed, ApiHost.Now, job))!;
         Assert.True(JsonNode.DeepEquals(core, payload), $"{core} vs {payload}");
     }
+
+    [Fact]
+    public async Task OpenApi_EventRoutes_AreDocumentedWithTheirResponses()
+    {
+        await using var host = await StartAsync(new FakeOutbox());
+
+        var document = JsonNode.Parse(await host.Client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+
+        var paths = document["paths"]!.AsObject();
+        var list = paths["/api/deployments/{id}/events"]!["get"]!;
+        var redeliver = paths["/api/deployments/{id}/events/{eventId}/redeliver"]!["post"]!;
+        Assert.NotNull(list["responses"]!["200"]);
+        Assert.NotNull(list["responses"]!["404"]);
+        Assert.NotNull(redeliver["responses"]!["202"] ?? redeliver["responses"]!["200"]);
+        Assert.NotNull(redeliver["responses"]!["409"]);
+        Assert.Contains("callbackUrl", document["components"]!["schemas"]!.ToJsonString(), StringComparison.Ordinal);
+    }
 }
