@@ -10,6 +10,7 @@ COPY global.json Directory.Build.props Directory.Packages.props .editorconfig RE
 COPY src/Hokusai.Contracts.Core/Hokusai.Contracts.Core.csproj src/Hokusai.Contracts.Core/
 COPY src/Hokusai.Contracts.Redis/Hokusai.Contracts.Redis.csproj src/Hokusai.Contracts.Redis/
 COPY src/Hokusai.Contracts.AspNetCore/Hokusai.Contracts.AspNetCore.csproj src/Hokusai.Contracts.AspNetCore/
+COPY src/Hokusai.Contracts.Client/Hokusai.Contracts.Client.csproj src/Hokusai.Contracts.Client/
 COPY samples/ContractsApi/ContractsApi.csproj samples/ContractsApi/
 RUN dotnet restore samples/ContractsApi/ContractsApi.csproj -r linux-musl-x64
 COPY contracts/ contracts/

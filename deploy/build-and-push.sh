@@ -33,7 +33,8 @@ run() {
 }
 
 if [ -z "$VERSION" ]; then
-  VERSION="$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -n 1)"
+  # <Version>, or <VersionPrefix> where packages add a suffix at pack time.
+  VERSION="$(sed -n -e 's:.*<Version>\(.*\)</Version>.*:\1:p' -e 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' Directory.Build.props | head -n 1)"
 fi
 if ! [[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+([-.][0-9A-Za-z.-]+)?$ ]]; then
   echo "version '$VERSION' is not a semantic version" >&2

@@ -48,7 +48,7 @@ public sealed class DeploymentScriptTests
     [Fact]
     public async Task BuildAndPush_DryRunWithoutVersion_UsesTheProjectVersion()
     {
-        var version = System.Text.RegularExpressions.Regex.Match(Repo.Read("Directory.Build.props"), "<Version>(.+)</Version>").Groups[1].Value;
+        var version = System.Text.RegularExpressions.Regex.Match(Repo.Read("Directory.Build.props"), "<Version(?:Prefix)?>(.+)</Version(?:Prefix)?>").Groups[1].Value;
 
         var result = await RunScriptAsync("build-and-push.sh", "--dry-run");
 
