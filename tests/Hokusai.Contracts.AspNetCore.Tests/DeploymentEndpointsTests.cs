@@ -127,7 +127,7 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.Client.SendAsync(message);
 
         var error = await response.ErrorAsync(400, "VALIDATION_ERROR");
-        Assert.Equal("Idempotency-Key", error["details"]![0]!["field"]!.GetValue<string>());
+        Assert.Equal("Idempotency-Key", error["details"]!["fields"]![0]!["field"]!.GetValue<string>());
         Assert.Empty(host.Service.Submissions);
     }
 
@@ -157,7 +157,7 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.PostDeploymentAsync(body);
 
         var error = await response.ErrorAsync(400, "VALIDATION_ERROR");
-        Assert.Contains(error["details"]!.AsArray(), d => d!["field"]!.GetValue<string>() == field && d["message"]!.GetValue<string>().Length > 0);
+        Assert.Contains(error["details"]!["fields"]!.AsArray(), d => d!["field"]!.GetValue<string>() == field && d["message"]!.GetValue<string>().Length > 0);
         Assert.Empty(host.Service.Submissions);
     }
 
@@ -169,7 +169,7 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.PostDeploymentAsync(ApiHost.Body(extra: $$""","metadata":{"description":"{{new string('d', 501)}}"}"""));
 
         var error = await response.ErrorAsync(400, "VALIDATION_ERROR");
-        Assert.Equal("metadata.description", error["details"]![0]!["field"]!.GetValue<string>());
+        Assert.Equal("metadata.description", error["details"]!["fields"]![0]!["field"]!.GetValue<string>());
     }
 
     [Fact]
@@ -180,7 +180,7 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.PostDeploymentAsync("""{"modelId":"","userAddress":"nope","tokenSymbol":"x"}""");
 
         var error = await response.ErrorAsync(400, "VALIDATION_ERROR");
-        var fields = error["details"]!.AsArray().Select(d => d!["field"]!.GetValue<string>()).ToList();
+        var fields = error["details"]!["fields"]!.AsArray().Select(d => d!["field"]!.GetValue<string>()).ToList();
         Assert.Equal(["modelId", "userAddress", "tokenSymbol"], fields);
     }
 
@@ -192,7 +192,7 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.PostDeploymentAsync("""{"modelId": "m", """);
 
         var error = await response.ErrorAsync(400, "VALIDATION_ERROR");
-        Assert.Equal("body", error["details"]![0]!["field"]!.GetValue<string>());
+        Assert.Equal("body", error["details"]!["fields"]![0]!["field"]!.GetValue<string>());
     }
 
     [Fact]
@@ -248,8 +248,10 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.PostDeploymentAsync(ApiHost.Body());
 
         var error = await response.ErrorAsync(409, "DEPLOYMENT_IN_PROGRESS");
-        Assert.Equal("processing", error["details"]!["status"]!.GetValue<string>());
+        // The running job is another caller's: neither its id nor its status is shown.
+        Assert.Equal(["modelId"], error["details"]!.AsObject().Select(p => p.Key));
         Assert.DoesNotContain(running.Id.ToString(), error.ToJsonString());
+        Assert.DoesNotContain("processing", error.ToJsonString());
     }
 
     [Fact]
@@ -386,7 +388,7 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.SendAsync(new HttpMethod(method), url);
 
         var error = await response.ErrorAsync(400, "VALIDATION_ERROR");
-        Assert.Equal("id", error["details"]![0]!["field"]!.GetValue<string>());
+        Assert.Equal("id", error["details"]!["fields"]![0]!["field"]!.GetValue<string>());
     }
 
     [Fact]
@@ -467,7 +469,7 @@ public sealed class DeploymentEndpointsTests
         using var response = await host.SendAsync(HttpMethod.Get, "/api/deployments?" + query);
 
         var error = await response.ErrorAsync(400, "VALIDATION_ERROR");
-        Assert.Equal(field, error["details"]![0]!["field"]!.GetValue<string>());
+        Assert.Equal(field, error["details"]!["fields"]![0]!["field"]!.GetValue<string>());
         Assert.Empty(host.Service.Queries);
     }
 

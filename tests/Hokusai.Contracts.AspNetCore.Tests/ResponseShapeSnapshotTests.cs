@@ -110,7 +110,7 @@ public sealed class ResponseShapeSnapshotTests
             {
                 Code = ErrorCodes.InsufficientFunds,
                 Message = "The deployer cannot pay for gas.",
-                Details = "balance 0 wei",
+                Details = new Dictionary<string, string> { ["balanceWei"] = "0" },
                 Suggestions = ["Fund the deployer account."],
                 Timestamp = j.CreatedAt.AddSeconds(5),
                 Retryable = true,

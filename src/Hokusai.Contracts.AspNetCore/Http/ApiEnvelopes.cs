@@ -32,8 +32,14 @@ internal sealed class ApiError
 
     public required string Message { get; init; }
 
-    /// <summary>Structured details: a list of <see cref="FieldError"/> for validation errors, an object or string otherwise; null when none.</summary>
-    public object? Details { get; init; }
+    /// <summary>
+    /// Structured details, always a JSON object: <c>{"fields":[{field,message}…]}</c> for validation errors,
+    /// named values otherwise (e.g. <c>{modelId, tokenAddress}</c>), <c>{}</c> when there is nothing to add.
+    /// </summary>
+    public object Details { get => field ?? EmptyDetails; init; }
+
+    /// <summary>The details of an error with nothing to add.</summary>
+    internal static readonly IReadOnlyDictionary<string, string> EmptyDetails = new Dictionary<string, string>();
 
     public IReadOnlyList<string> Suggestions { get; init; } = [];
 
@@ -44,6 +50,9 @@ internal sealed class ApiError
 
 /// <summary>One validation failure.</summary>
 internal sealed record FieldError(string Field, string Message);
+
+/// <summary><c>details</c> of a validation error.</summary>
+internal sealed record ValidationDetails(IReadOnlyList<FieldError> Fields);
 
 /// <summary><c>data</c> of an accepted (or replayed) submission.</summary>
 internal sealed record DeploymentAcceptedData(

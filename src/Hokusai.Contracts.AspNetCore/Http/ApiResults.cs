@@ -39,7 +39,7 @@ internal static class ApiResults
             {
                 Code = code,
                 Message = message,
-                Details = details,
+                Details = details ?? ApiError.EmptyDetails,
                 Suggestions = suggestions ?? DefaultSuggestions(code),
                 Timestamp = Now(context),
                 Retryable = retryable,
@@ -49,7 +49,7 @@ internal static class ApiResults
     }
 
     public static JsonHttpResult<ApiFailure> Validation(HttpContext context, IReadOnlyList<FieldError> errors, int statusCode = StatusCodes.Status400BadRequest) =>
-        Error(context, statusCode, ErrorCodes.ValidationError, "The request is invalid.", errors);
+        Error(context, statusCode, ErrorCodes.ValidationError, "The request is invalid.", new ValidationDetails(errors));
 
     public static JsonHttpResult<ApiFailure> Validation(HttpContext context, string field, string message, int statusCode = StatusCodes.Status400BadRequest) =>
         Validation(context, [new FieldError(field, message)], statusCode);

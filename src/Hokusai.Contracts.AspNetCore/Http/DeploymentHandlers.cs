@@ -50,7 +50,7 @@ internal static class DeploymentHandlers
         IReadOnlyList<FieldError> errors;
         using (document)
         {
-            request = DeploymentRequestValidator.Validate(document!.RootElement, options.Value.Jobs.DefaultPerformanceMetric, out errors);
+            request = DeploymentRequestValidator.Validate(document!.RootElement, options.Value.Jobs.DefaultPerformanceMetric, out errors, options.Value.Chain);
             var callbackErrors = new List<FieldError>();
             var callbackUrl = CallbackUrlValidator.Read(
                 document.RootElement,
@@ -123,7 +123,8 @@ internal static class DeploymentHandlers
             case SubmitOutcome.DeploymentInProgress:
                 return ApiResults.Error(context, StatusCodes.Status409Conflict, ErrorCodes.DeploymentInProgress,
                     $"A deployment for model '{request.ModelId}' is already in progress.",
-                    new { modelId = request.ModelId, status = result.Job?.Status.ToWireValue() },
+                    // Only the model id: the running job may be another caller's, whose status is not ours to show.
+                    new { modelId = request.ModelId },
                     retryable: true);
 
             case SubmitOutcome.TokenAlreadyExists:

@@ -51,7 +51,7 @@ internal static class DeploymentMapping
     {
         Code = error.Code,
         Message = error.Message,
-        Details = error.Details,
+        Details = error.Details ?? ApiError.EmptyDetails,
         Suggestions = error.Suggestions,
         Timestamp = error.Timestamp.UtcDateTime,
         Retryable = error.Retryable,

@@ -40,10 +40,28 @@ internal static partial class DeploymentRequestValidator
     private static partial Regex PerformanceMetricPattern();
 
     /// <summary>Validates <paramref name="root"/>; returns the request, or null with <paramref name="errors"/> filled.</summary>
-    public static DeploymentRequest? Validate(JsonElement root, string defaultPerformanceMetric, out IReadOnlyList<FieldError> errors)
+    /// <param name="root">The parsed body.</param>
+    /// <param name="defaultPerformanceMetric">Applied when the body has none.</param>
+    /// <param name="errors">The field errors when the request is invalid.</param>
+    /// <param name="chain">The chain settings, so the service's own contracts are refused as recipients; null skips that check.</param>
+    public static DeploymentRequest? Validate(JsonElement root, string defaultPerformanceMetric, out IReadOnlyList<FieldError> errors, ChainOptions? chain = null)
     {
         var list = new List<FieldError>();
         errors = list;
+        try
+        {
+            return ValidateCore(root, defaultPerformanceMetric, list, chain);
+        }
+        catch (InvalidOperationException)
+        {
+            // A property name that is not valid Unicode trips System.Text.Json's lookups themselves.
+            list.Add(new FieldError("body", "The body must be valid Unicode text (no lone surrogates or invalid UTF-8)."));
+            return null;
+        }
+    }
+
+    private static DeploymentRequest? ValidateCore(JsonElement root, string defaultPerformanceMetric, List<FieldError> list, ChainOptions? chain)
+    {
         if (root.ValueKind != JsonValueKind.Object)
         {
             list.Add(new FieldError("body", "The body must be a JSON object."));
@@ -63,6 +81,9 @@ internal static partial class DeploymentRequestValidator
         {
             switch (EthereumAddress.TryNormalize(rawAddress, out var checksummed))
             {
+                case EthereumAddress.Problem.None when RecipientRules.Problem(checksummed, chain) is { } problem:
+                    list.Add(new FieldError("userAddress", $"userAddress {problem}."));
+                    break;
                 case EthereumAddress.Problem.None:
                     userAddress = checksummed;
                     break;
@@ -155,7 +176,39 @@ internal static partial class DeploymentRequestValidator
             return null;
         }
 
-        return value.GetString();
+        return SafeString(value, name, errors);
+    }
+
+    /// <summary>
+    /// The string value, or null with a field error when it is not valid Unicode (a lone surrogate
+    /// escape such as <c>\ud800</c>, or bytes that are not UTF-8): <see cref="JsonElement.GetString"/>
+    /// throws on those, and the body is the caller's fault, not the server's.
+    /// </summary>
+    internal static string? SafeString(JsonElement value, string field, List<FieldError> errors)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            errors.Add(new FieldError(field, $"{field} must be valid Unicode text (no lone surrogates or invalid UTF-8)."));
+            return null;
+        }
+    }
+
+    /// <summary>A property name, or null with a field error when it is not valid Unicode.</summary>
+    internal static string? SafeName(JsonProperty property, string field, List<FieldError> errors)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            errors.Add(new FieldError(field, $"{field} names must be valid Unicode text (no lone surrogates or invalid UTF-8)."));
+            return null;
+        }
     }
 
     private static string? OptionalString(JsonElement root, string name, List<FieldError> errors, string? path = null)
@@ -171,7 +224,7 @@ internal static partial class DeploymentRequestValidator
             return null;
         }
 
-        return value.GetString();
+        return SafeString(value, path ?? name, errors);
     }
 
     private static BigInteger ParseSupply(JsonElement root, List<FieldError> errors)
@@ -185,10 +238,15 @@ internal static partial class DeploymentRequestValidator
         // because JavaScript clients lose precision above 2^53.
         var text = value.ValueKind switch
         {
-            JsonValueKind.String => value.GetString(),
+            JsonValueKind.String => SafeString(value, "initialSupply", errors),
             JsonValueKind.Number => value.GetRawText(),
             _ => null,
         };
+        if (text is null && value.ValueKind == JsonValueKind.String)
+        {
+            return BigInteger.Zero;
+        }
+
         if (text is null || !DecimalPattern().IsMatch(text))
         {
             errors.Add(new FieldError("initialSupply", "initialSupply must be a non-negative integer as a decimal string."));
@@ -273,19 +331,32 @@ internal static partial class DeploymentRequestValidator
                 return null;
             }
 
-            if (tag.Name.Length is 0 or > MaxTagKeyLength)
+            var name = SafeName(tag, "metadata.tags", errors);
+            if (name is null)
+            {
+                return null;
+            }
+
+            if (name.Length is 0 or > MaxTagKeyLength)
             {
                 errors.Add(new FieldError("metadata.tags", $"Tag names must be 1-{MaxTagKeyLength} characters."));
                 return null;
             }
 
-            if (tag.Value.ValueKind != JsonValueKind.String || tag.Value.GetString()!.Length > MaxTagValueLength)
+            var field = $"metadata.tags.{name}";
+            var text = tag.Value.ValueKind == JsonValueKind.String ? SafeString(tag.Value, field, errors) : null;
+            if (text is null && tag.Value.ValueKind == JsonValueKind.String)
             {
-                errors.Add(new FieldError($"metadata.tags.{tag.Name}", $"Tag values must be strings of at most {MaxTagValueLength} characters."));
                 return null;
             }
 
-            result[tag.Name] = tag.Value.GetString()!;
+            if (text is null || text.Length > MaxTagValueLength)
+            {
+                errors.Add(new FieldError(field, $"Tag values must be strings of at most {MaxTagValueLength} characters."));
+                return null;
+            }
+
+            result[name] = text;
         }
 
         return result;

@@ -40,7 +40,7 @@ internal sealed class HokusaiOpenApiDocumentTransformer : IOpenApiDocumentTransf
     /// <summary>The error codes each status can carry, for the response descriptions.</summary>
     private static readonly Dictionary<string, string> ErrorDescriptions = new(StringComparer.Ordinal)
     {
-        ["400"] = "VALIDATION_ERROR: invalid body field, malformed JSON, non-UUID id or bad query; details lists {field, message}.",
+        ["400"] = "VALIDATION_ERROR: invalid body field, malformed JSON, non-UUID id or bad query; details is {fields:[{field, message}]}.",
         ["401"] = "INVALID_TOKEN (missing or invalid credentials) or TOKEN_EXPIRED (expired JWT); see WWW-Authenticate.",
         ["403"] = "UNAUTHORIZED: userAddress differs from the JWT's address claim.",
         ["404"] = "DEPLOYMENT_NOT_FOUND: no such deployment for the caller.",

@@ -131,12 +131,62 @@ public sealed record DeploymentError
     public required string Code { get; init; }
     /// <summary>Human-readable message; never contains secrets.</summary>
     public required string Message { get; init; }
-    /// <summary>Optional structured details.</summary>
-    public string? Details { get; init; }
+    /// <summary>
+    /// Optional structured details: named string values (e.g. <c>tokenAddress</c>, <c>revertReason</c>),
+    /// served as the JSON object <c>error.details</c>. Jobs stored with a plain-text detail read it back as
+    /// <c>{"reason": text}</c>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(ErrorDetailsJsonConverter))]
+    public IReadOnlyDictionary<string, string>? Details { get; init; }
     /// <summary>What the caller can do about it.</summary>
     public IReadOnlyList<string> Suggestions { get; init; } = [];
     /// <summary>When the error happened.</summary>
     public required DateTimeOffset Timestamp { get; init; }
     /// <summary>Whether retrying the same request may succeed.</summary>
     public bool Retryable { get; init; }
+}
+
+/// <summary>Reads <see cref="DeploymentError.Details"/> as an object of strings, and a legacy plain string as <c>{"reason": …}</c>.</summary>
+internal sealed class ErrorDetailsJsonConverter : System.Text.Json.Serialization.JsonConverter<IReadOnlyDictionary<string, string>>
+{
+    /// <summary>The key a plain-text detail is kept under.</summary>
+    public const string ReasonKey = "reason";
+
+    public override IReadOnlyDictionary<string, string>? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        switch (reader.TokenType)
+        {
+            case System.Text.Json.JsonTokenType.Null:
+                return null;
+            case System.Text.Json.JsonTokenType.String:
+                return new Dictionary<string, string>(StringComparer.Ordinal) { [ReasonKey] = reader.GetString()! };
+            case System.Text.Json.JsonTokenType.StartObject:
+                var result = new Dictionary<string, string>(StringComparer.Ordinal);
+                using (var document = System.Text.Json.JsonDocument.ParseValue(ref reader))
+                {
+                    foreach (var property in document.RootElement.EnumerateObject())
+                    {
+                        result[property.Name] = property.Value.ValueKind == System.Text.Json.JsonValueKind.String
+                            ? property.Value.GetString()!
+                            : property.Value.GetRawText();
+                    }
+                }
+
+                return result;
+            default:
+                throw new System.Text.Json.JsonException("error.details must be an object or a string.");
+        }
+    }
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, IReadOnlyDictionary<string, string> value, System.Text.Json.JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        foreach (var (key, text) in value)
+        {
+            writer.WritePropertyName(key);
+            writer.WriteStringValue(text);
+        }
+
+        writer.WriteEndObject();
+    }
 }

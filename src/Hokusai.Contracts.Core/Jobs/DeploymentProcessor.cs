@@ -117,7 +117,7 @@ internal sealed partial class DeploymentProcessor(
         {
             Code = ErrorCodes.BlockchainUnavailable,
             Message = unavailable ? "The job store was unavailable for too long." : "The blockchain RPC endpoints were unavailable for too long.",
-            Details = lastError.Message,
+            Details = Detail("reason", lastError.Message),
             Suggestions = ["Retry the deployment later.", "Check the RPC endpoints configured in RPC_URL / RPC_URLS."],
             Timestamp = timeProvider.GetUtcNow(),
             Retryable = true,
@@ -222,7 +222,7 @@ internal sealed partial class DeploymentProcessor(
             {
                 Code = ErrorCodes.DeploymentFailed,
                 Message = "The registry does not map the model to the deployed token.",
-                Details = $"registry={registered ?? "none"}, token={token}",
+                Details = new Dictionary<string, string> { ["registeredToken"] = registered ?? "none", ["tokenAddress"] = token },
                 Suggestions = ["Contact support with the request id."],
                 Timestamp = timeProvider.GetUtcNow(),
             });
@@ -365,11 +365,14 @@ internal sealed partial class DeploymentProcessor(
         return _chainId;
     }
 
+    /// <summary>One named detail: <c>error.details</c> is always an object.</summary>
+    private static Dictionary<string, string> Detail(string name, string value) => new(StringComparer.Ordinal) { [name] = value };
+
     private DeploymentError TokenExists(string modelId, string token) => new()
     {
         Code = ErrorCodes.TokenAlreadyExists,
         Message = $"Model '{modelId}' already has a token registered on chain.",
-        Details = token,
+        Details = new Dictionary<string, string> { ["modelId"] = modelId, ["tokenAddress"] = token },
         Suggestions = ["Use the existing token.", "Choose another model id."],
         Timestamp = timeProvider.GetUtcNow(),
     };
@@ -404,7 +407,7 @@ internal sealed partial class DeploymentProcessor(
             {
                 Code = ErrorCodes.TransactionReverted,
                 Message = $"A transaction reverted: {(reason.Length > 0 ? reason : "no reason given")}.",
-                Details = reason.Length > 0 ? reason : null,
+                Details = reason.Length > 0 ? Detail("revertReason", reason) : null,
                 Suggestions = ["Check the request parameters.", "Contact support with the request id."],
                 Timestamp = now,
             },
@@ -412,7 +415,7 @@ internal sealed partial class DeploymentProcessor(
             {
                 Code = ErrorCodes.DeploymentFailed,
                 Message = "The deployment failed on chain.",
-                Details = ex.Message,
+                Details = Detail("reason", ex.Message),
                 Suggestions = ["Retry the deployment.", "Contact support with the request id."],
                 Timestamp = now,
             },
