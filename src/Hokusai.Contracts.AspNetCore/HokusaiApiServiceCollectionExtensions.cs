@@ -72,7 +72,11 @@ public static class HokusaiApiServiceCollectionExtensions
         services.AddAuthorizationBuilder()
             .AddPolicy(HokusaiAuthenticationDefaults.Policy, policy => policy
                 .AddAuthenticationSchemes(HokusaiAuthenticationDefaults.Scheme)
-                .RequireAuthenticatedUser());
+                .RequireAuthenticatedUser())
+            .AddPolicy(HokusaiAuthenticationDefaults.AdminPolicy, policy => policy
+                .AddAuthenticationSchemes(HokusaiAuthenticationDefaults.Scheme)
+                .RequireAuthenticatedUser()
+                .RequireClaim(HokusaiClaimTypes.Admin, "true"));
 
         services.AddOpenApi(OpenApiDocumentName, options => options
             .AddDocumentTransformer<HokusaiOpenApiDocumentTransformer>()
@@ -101,6 +105,19 @@ public static class HokusaiApiServiceCollectionExtensions
         {
             options.ApiKeys.Clear();
             options.ApiKeys.Add(keys);
+        }
+
+        if (configuration["ADMIN_API_KEYS"] is { Length: > 0 } admins)
+        {
+            options.AdminApiKeys.Clear();
+            options.AdminApiKeys.Add(admins);
+        }
+
+        options.AdminRole = NonEmpty(configuration["JWT_ADMIN_ROLE"]) ?? options.AdminRole;
+        if (NonEmpty(configuration["JWT_LEGACY_OWNERS"]) is { } legacy)
+        {
+            // An unparsable value counts as off; the documented values are true and false.
+            options.LegacyJwtOwners = bool.TryParse(legacy, out var on) && on;
         }
 
         options.JwtSecret = NonEmpty(configuration["JWT_SECRET"]) ?? options.JwtSecret;

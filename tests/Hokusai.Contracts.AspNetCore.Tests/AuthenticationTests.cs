@@ -79,14 +79,83 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
-    public async Task ValidJwt_CallerIdentityIsSubject()
+    public async Task ValidJwt_OwnerIsSubjectQualifiedBySchemeAndIssuer()
     {
         await using var host = await ApiHost.StartAsync();
 
         using var response = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "user-42"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("user-42", Assert.Single(host.Service.Queries).Owner);
+        Assert.Equal($"jwt:{ApiHost.JwtIssuer.Length}:{ApiHost.JwtIssuer}:user-42", Assert.Single(host.Service.Queries).Owner);
+    }
+
+    [Theory]
+    [InlineData("alice")]
+    [InlineData("bob")]
+    public async Task JwtWithSubjectOfAnApiKeyName_IsAnotherOwner(string subject)
+    {
+        await using var host = await ApiHost.StartAsync();
+
+        using var byKey = await host.SendAsync(HttpMethod.Get, "/api/deployments", subject == "alice" ? ApiHost.AliceKey : ApiHost.BobKey);
+        using var byJwt = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: subject));
+
+        Assert.Equal(HttpStatusCode.OK, byKey.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, byJwt.StatusCode);
+        var owners = host.Service.Queries.Select(q => q.Owner).ToList();
+        Assert.Equal(subject, owners[0]);
+        Assert.NotEqual(owners[0], owners[1]);
+    }
+
+    [Fact]
+    public async Task JwtWithSubjectOfAnUnnamedKey_IsAnotherOwner()
+    {
+        await using var host = await ApiHost.StartAsync();
+        using var byKey = await host.SendAsync(HttpMethod.Get, "/api/deployments", ApiHost.BareKey);
+        var keyOwner = Assert.Single(host.Service.Queries).Owner;
+
+        using var byJwt = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: keyOwner));
+
+        Assert.Equal(HttpStatusCode.OK, byJwt.StatusCode);
+        Assert.StartsWith("key-", keyOwner, StringComparison.Ordinal);
+        Assert.NotEqual(keyOwner, host.Service.Queries[1].Owner);
+    }
+
+    [Fact]
+    public async Task JwtsOfTwoIssuers_SameSubject_AreDifferentOwners()
+    {
+        await using var host = await ApiHost.StartAsync(s => s.Remove("JWT_ISSUER"));
+
+        using var first = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "carol", issuer: "https://a.example"));
+        using var second = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "carol", issuer: "https://b.example"));
+        // Issuer and subject are length-delimited, so shifting a ':' between them is yet another owner.
+        using var shifted = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "b.example:carol", issuer: "https:"));
+
+        Assert.All([first, second, shifted], r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(3, host.Service.Queries.Select(q => q.Owner).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task JwtClaimingTheInternalOwnerOrAdminClaims_IsIgnored()
+    {
+        await using var host = await ApiHost.StartAsync();
+        var token = Jwt.Create(subject: "mallory", extra: new Dictionary<string, object> { ["hokusai:owner"] = "alice", ["hokusai:admin"] = "true" });
+
+        using var response = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.EndsWith(":mallory", Assert.Single(host.Service.Queries).Owner, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LegacyJwtOwners_BareSubjectUnlessAnApiKeyHasThatName()
+    {
+        await using var host = await ApiHost.StartAsync(s => s["JWT_LEGACY_OWNERS"] = "true");
+
+        using var legacy = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "dave"));
+        using var keyName = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "alice"));
+
+        Assert.Equal("dave", host.Service.Queries[0].Owner);
+        Assert.StartsWith("jwt:", host.Service.Queries[1].Owner, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -213,7 +282,7 @@ public sealed class AuthenticationTests
         using var response = await host.WithBearerAsync(HttpMethod.Post, "/api/deployments", token, ApiHost.Body());
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal("user-7", Assert.Single(host.Service.Submissions).Owner);
+        Assert.EndsWith(":user-7", Assert.Single(host.Service.Submissions).Owner, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -176,4 +176,87 @@ public sealed class ValidationTests
     {
         Assert.Equal(expected, JsonBodyReader.IsJson(contentType));
     }
+    private static DeploymentRequest? ValidateBytes(byte[] utf8, out IReadOnlyList<FieldError> errors, ChainOptions? chain = null)
+    {
+        using var document = JsonDocument.Parse(utf8);
+        return DeploymentRequestValidator.Validate(document.RootElement, "accuracy", out errors, chain);
+    }
+
+    [Theory]
+    [InlineData("modelId")]
+    [InlineData("userAddress")]
+    [InlineData("tokenName")]
+    [InlineData("tokenSymbol")]
+    [InlineData("initialSupply")]
+    [InlineData("performanceMetric")]
+    public void Validate_LoneSurrogateEscape_NamesTheField(string field)
+    {
+        var json = $$"""{"modelId":"m-1","userAddress":"{{Address}}","{{field}}":"a\ud800b"}""";
+
+        Assert.Null(Validate(json, out var errors));
+
+        Assert.Contains(errors, e => e.Field == field && e.Message.Contains("Unicode", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("modelId", new byte[] { 0xff, 0xfe })]
+    [InlineData("tokenName", new byte[] { 0xc3, 0x28 })]
+    [InlineData("metadata.description", new byte[] { 0xed, 0xa0, 0x80 })]
+    [InlineData("metadata.website", new byte[] { 0x80 })]
+    [InlineData("metadata.tags.k", new byte[] { 0xf8, 0x88, 0x80, 0x80, 0x80 })]
+    public void Validate_InvalidUtf8_NamesTheField(string field, byte[] bad)
+    {
+        var path = field.Split('.');
+        var value = "\"" + System.Text.Encoding.Latin1.GetString(bad) + "\"";
+        var nested = path.Length == 1 ? $"\"{field}\":{value}"
+            : path.Length == 2 ? $"\"metadata\":{{\"{path[1]}\":{value}}}"
+            : $"\"metadata\":{{\"tags\":{{\"k\":{value}}}}}";
+        var json = $"{{\"modelId\":\"m-1\",\"userAddress\":\"{Address}\",{nested}}}";
+        if (field == "modelId")
+        {
+            json = $"{{\"userAddress\":\"{Address}\",{nested}}}";
+        }
+
+        Assert.Null(ValidateBytes(System.Text.Encoding.Latin1.GetBytes(json), out var errors));
+
+        Assert.Contains(errors, e => e.Field == field);
+    }
+
+    [Fact]
+    public void Validate_InvalidUnicodeTagName_IsAFieldError()
+    {
+        Assert.Null(Validate("{\"modelId\":\"m-1\",\"userAddress\":\"" + Address + "\",\"metadata\":{\"tags\":{\"\\udc00\":\"v\"}}}", out var errors));
+
+        Assert.Contains(errors, e => e.Field.StartsWith("metadata.tags", StringComparison.Ordinal) || e.Field == "body");
+    }
+
+    [Theory]
+    [InlineData("0x0000000000000000000000000000000000000000", "zero address")]
+    [InlineData("0x0000000000000000000000000000000000000001", "precompile")]
+    [InlineData("0x0000000000000000000000000000000000000011", "precompile")]
+    [InlineData("0x0000000000000000000000000000000000000100", "precompile")]
+    [InlineData("0x5FbDB2315678afecb367f032d93F642f64180aa3", "ModelRegistry")]
+    [InlineData("0xe7f1725e7734ce288f8367e1bb143e90bb3f0512", "TokenManager")]
+    public void Validate_UnusableRecipient_IsRefused(string address, string reason)
+    {
+        var chain = new ChainOptions { ModelRegistryAddress = "0x5FbDB2315678afecb367f032d93F642f64180aa3", TokenManagerAddress = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" };
+
+        Assert.Null(ValidateBytes(System.Text.Encoding.UTF8.GetBytes($$"""{"modelId":"m-1","userAddress":"{{address}}"}"""), out var errors, chain));
+
+        var error = Assert.Single(errors);
+        Assert.Equal("userAddress", error.Field);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0x0000000000000000000000000000000000000012")]
+    [InlineData("0x0000000000000000000000000000000000010000")]
+    [InlineData("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
+    public void Validate_OrdinaryRecipient_IsAccepted(string address)
+    {
+        var chain = new ChainOptions { ModelRegistryAddress = "0x5FbDB2315678afecb367f032d93F642f64180aa3", TokenManagerAddress = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" };
+
+        Assert.NotNull(ValidateBytes(System.Text.Encoding.UTF8.GetBytes($$"""{"modelId":"m-1","userAddress":"{{address}}"}"""), out var errors, chain));
+        Assert.Empty(errors);
+    }
 }

@@ -30,14 +30,19 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.Fail("Malformed API key header."));
         }
 
-        var identity = registry.Find(values[0]!);
-        if (identity is null)
+        var entry = registry.FindEntry(values[0]!);
+        if (entry is null)
         {
             return Task.FromResult(AuthenticateResult.Fail("Unknown API key."));
         }
 
         var principal = new ClaimsPrincipal(new ClaimsIdentity(
-            [new Claim(HokusaiClaimTypes.Subject, identity)],
+            [
+                new Claim(HokusaiClaimTypes.Subject, entry.Identity),
+                // A key's owner is its bare name, as jobs stored before owners were qualified have it.
+                new Claim(HokusaiClaimTypes.Owner, entry.Identity),
+                new Claim(HokusaiClaimTypes.Admin, entry.Admin ? "true" : "false"),
+            ],
             Scheme.Name,
             HokusaiClaimTypes.Subject,
             ClaimTypes.Role));

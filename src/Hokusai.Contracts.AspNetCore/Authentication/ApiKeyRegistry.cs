@@ -18,7 +18,36 @@ internal sealed partial class ApiKeyRegistry
     public ApiKeyRegistry(IOptions<HokusaiAuthenticationOptions> options)
     {
         // Validation on start reports a bad list; here a bad list simply accepts no key.
-        _entries = TryParse(options.Value.ApiKeys, out var entries, out _) ? entries : [];
+        _entries = TryParse(options.Value.ApiKeys, out var entries, out _)
+            && TryParse(options.Value.AdminApiKeys, out var admins, out _, AdminVariable)
+            ? Merge(entries, admins)
+            : [];
+    }
+
+    /// <summary>The variable holding operator keys.</summary>
+    public const string AdminVariable = "ADMIN_API_KEYS";
+
+    /// <summary>Whether <paramref name="identity"/> is the identity of a configured key.</summary>
+    public bool IsKeyIdentity(string identity) => _entries.Any(e => string.Equals(e.Identity, identity, StringComparison.Ordinal));
+
+    /// <summary>Tenant keys plus operator keys; a key in both lists is one entry with the admin permission.</summary>
+    internal static Entry[] Merge(Entry[] keys, Entry[] admins)
+    {
+        var list = keys.ToList();
+        foreach (var admin in admins)
+        {
+            var index = list.FindIndex(e => CryptographicOperations.FixedTimeEquals(e.Hash, admin.Hash));
+            if (index >= 0)
+            {
+                list[index] = list[index] with { Admin = true };
+            }
+            else
+            {
+                list.Add(admin with { Admin = true });
+            }
+        }
+
+        return [.. list];
     }
 
     internal ApiKeyRegistry(Entry[] entries) => _entries = entries;
@@ -29,25 +58,28 @@ internal sealed partial class ApiKeyRegistry
     private static partial Regex NamePattern();
 
     /// <summary>The identity owning <paramref name="presentedKey"/>, or null.</summary>
-    public string? Find(string presentedKey)
+    public string? Find(string presentedKey) => FindEntry(presentedKey)?.Identity;
+
+    /// <summary>The entry of <paramref name="presentedKey"/>, or null.</summary>
+    public Entry? FindEntry(string presentedKey)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(presentedKey), hash);
-        string? identity = null;
+        Entry? found = null;
         foreach (var entry in _entries)
         {
             // No early exit: every entry is compared whatever matched.
             if (CryptographicOperations.FixedTimeEquals(hash, entry.Hash))
             {
-                identity ??= entry.Identity;
+                found ??= entry;
             }
         }
 
-        return identity;
+        return found;
     }
 
     /// <summary>Parses <c>VALID_API_KEYS</c> entries (<c>key</c> or <c>name:key</c>); the error names the variable, never a key.</summary>
-    public static bool TryParse(IEnumerable<string> values, out Entry[] entries, out string? error)
+    public static bool TryParse(IEnumerable<string> values, out Entry[] entries, out string? error, string variable = "VALID_API_KEYS")
     {
         var list = new List<Entry>();
         var position = 0;
@@ -64,18 +96,18 @@ internal sealed partial class ApiKeyRegistry
             var key = separator >= 0 ? raw[(separator + 1)..].Trim() : raw;
             if (name is not null && !NamePattern().IsMatch(name))
             {
-                return Fail($"VALID_API_KEYS entry {position}: the name before ':' must be 1-64 characters of letters, digits or '_ . @ -'.", out entries, out error);
+                return Fail($"{variable} entry {position}: the name before ':' must be 1-64 characters of letters, digits or '_ . @ -'.", out entries, out error);
             }
 
             if (key.Length < MinKeyLength)
             {
-                return Fail($"VALID_API_KEYS entry {position}: keys must be at least {MinKeyLength} characters.", out entries, out error);
+                return Fail($"{variable} entry {position}: keys must be at least {MinKeyLength} characters.", out entries, out error);
             }
 
             var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
             if (list.Any(e => CryptographicOperations.FixedTimeEquals(e.Hash, hash)))
             {
-                return Fail($"VALID_API_KEYS entry {position}: the same key is listed twice.", out entries, out error);
+                return Fail($"{variable} entry {position}: the same key is listed twice.", out entries, out error);
             }
 
             list.Add(new Entry(name ?? "key-" + Convert.ToHexStringLower(hash, 0, 4), hash));
@@ -93,6 +125,6 @@ internal sealed partial class ApiKeyRegistry
         return false;
     }
 
-    /// <summary>A key's identity and SHA-256.</summary>
-    internal sealed record Entry(string Identity, byte[] Hash);
+    /// <summary>A key's identity and SHA-256, and whether it carries the operator (admin) permission.</summary>
+    internal sealed record Entry(string Identity, byte[] Hash, bool Admin = false);
 }

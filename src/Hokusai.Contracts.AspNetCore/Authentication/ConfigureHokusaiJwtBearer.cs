@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using System.Text;
 using Hokusai.Contracts.AspNetCore.Http;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
@@ -21,7 +23,27 @@ internal sealed class ConfigureHokusaiJwtBearer(IOptions<HokusaiAuthenticationOp
         SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
     ];
 
+    /// <summary>Longest accepted <c>sub</c> and <c>iss</c>: they become part of storage keys.</summary>
+    public const int MaxClaimLength = 256;
+
     public void Configure(JwtBearerOptions options) => Configure(Options.DefaultName, options);
+
+    /// <summary>
+    /// The JWT's owner, qualified by issuer; with <see cref="HokusaiAuthenticationOptions.LegacyJwtOwners"/>
+    /// the bare <c>sub</c> of earlier versions, unless a configured API key has that identity.
+    /// </summary>
+    private static string Owner(HttpContext context, HokusaiAuthenticationOptions settings, ClaimsPrincipal principal, string subject)
+    {
+        if (settings.LegacyJwtOwners
+            && !subject.Contains(':', StringComparison.Ordinal)
+            && context.RequestServices.GetService<ApiKeyRegistry>() is { } keys
+            && !keys.IsKeyIdentity(subject))
+        {
+            return subject;
+        }
+
+        return CallerIdentity.ForJwt(principal.FindFirst("iss")?.Value, subject);
+    }
 
     public void Configure(string? name, JwtBearerOptions options)
     {
@@ -69,16 +91,28 @@ internal sealed class ConfigureHokusaiJwtBearer(IOptions<HokusaiAuthenticationOp
         options.IncludeErrorDetails = false;
         options.Events = new JwtBearerEvents
         {
-            OnTokenValidated = static context =>
+            OnTokenValidated = context =>
             {
                 var principal = context.Principal;
-                if (string.IsNullOrEmpty(principal?.FindFirst(HokusaiClaimTypes.Subject)?.Value))
+                var subject = principal?.FindFirst(HokusaiClaimTypes.Subject)?.Value;
+                if (string.IsNullOrEmpty(subject))
                 {
                     context.Fail("The token has no 'sub' claim.");
                 }
-                else if (principal.FindFirst(HokusaiClaimTypes.Address)?.Value is { } address && !EthereumAddress.HasValidFormat(address))
+                else if (principal!.FindFirst(HokusaiClaimTypes.Address)?.Value is { } address && !EthereumAddress.HasValidFormat(address))
                 {
                     context.Fail("The token's 'address' claim is not an Ethereum address.");
+                }
+                else if (subject.Length > MaxClaimLength || principal.FindFirst("iss")?.Value.Length > MaxClaimLength)
+                {
+                    context.Fail("The token's 'sub' or 'iss' claim is too long.");
+                }
+                else if (principal.Identity is ClaimsIdentity identity)
+                {
+                    CallerIdentity.SetInternalClaims(
+                        identity,
+                        new Claim(HokusaiClaimTypes.Owner, Owner(context.HttpContext, settings, principal, subject)),
+                        new Claim(HokusaiClaimTypes.Admin, CallerIdentity.HasRole(principal, settings.AdminRole) ? "true" : "false"));
                 }
 
                 return Task.CompletedTask;

@@ -15,6 +15,12 @@ public static class HokusaiAuthenticationDefaults
     /// <summary>The authorization policy required by every API route.</summary>
     public const string Policy = "Hokusai";
 
+    /// <summary>
+    /// The operator policy (<c>/health/detailed</c>): an <c>ADMIN_API_KEYS</c> key, or a JWT with the
+    /// <see cref="HokusaiAuthenticationOptions.AdminRole"/> role or scope.
+    /// </summary>
+    public const string AdminPolicy = "HokusaiAdmin";
+
     /// <summary>The header carrying an API key.</summary>
     public const string ApiKeyHeader = "X-API-Key";
 }

@@ -18,6 +18,25 @@ public sealed class HokusaiAuthenticationOptions
     /// </summary>
     public IList<string> ApiKeys { get; } = [];
 
+    /// <summary>
+    /// Operator keys (<c>ADMIN_API_KEYS</c>, same format as <see cref="ApiKeys"/>): they authenticate like
+    /// any key and also carry the admin permission that <c>/health/detailed</c> requires. Never logged.
+    /// </summary>
+    public IList<string> AdminApiKeys { get; } = [];
+
+    /// <summary>
+    /// Role or scope that gives a JWT the admin permission (<c>JWT_ADMIN_ROLE</c>): found in the
+    /// <c>role</c>/<c>roles</c> claims, or among the space-separated <c>scope</c>/<c>scp</c> values.
+    /// </summary>
+    public string AdminRole { get; set; } = "hokusai:admin";
+
+    /// <summary>
+    /// Migration switch for jobs stored before JWT owners were qualified by issuer (<c>JWT_LEGACY_OWNERS</c>):
+    /// when true, a JWT caller whose <c>sub</c> is not the identity of a configured API key keeps its bare
+    /// <c>sub</c> as owner, so it still sees the jobs it created under that name. Off by default.
+    /// </summary>
+    public bool LegacyJwtOwners { get; set; }
+
     /// <summary>HS256 signing secret of JWTs (<c>JWT_SECRET</c>), at least 32 bytes. Never logged.</summary>
     public string? JwtSecret { get; set; }
 
@@ -38,5 +57,5 @@ public sealed class HokusaiAuthenticationOptions
 
     /// <summary>Describes the settings without any secret.</summary>
     public override string ToString() =>
-        $"HokusaiAuthenticationOptions {{ ApiKeys = {ApiKeys.Count}, JwtSecret = {(string.IsNullOrEmpty(JwtSecret) ? "<unset>" : "<redacted>")}, JwtIssuer = {JwtIssuer}, JwtAudience = {JwtAudience}, JwtAuthority = {JwtAuthority} }}";
+        $"HokusaiAuthenticationOptions {{ ApiKeys = {ApiKeys.Count}, AdminApiKeys = {AdminApiKeys.Count}, AdminRole = {AdminRole}, LegacyJwtOwners = {LegacyJwtOwners}, JwtSecret = {(string.IsNullOrEmpty(JwtSecret) ? "<unset>" : "<redacted>")}, JwtIssuer = {JwtIssuer}, JwtAudience = {JwtAudience}, JwtAuthority = {JwtAuthority} }}";
 }

@@ -24,6 +24,16 @@ internal sealed class HokusaiAuthenticationOptionsValidator : IValidateOptions<H
             failures.Add(keyError!);
         }
 
+        if (!ApiKeyRegistry.TryParse(options.AdminApiKeys, out _, out var adminError, ApiKeyRegistry.AdminVariable))
+        {
+            failures.Add(adminError!);
+        }
+
+        if (string.IsNullOrWhiteSpace(options.AdminRole) || options.AdminRole.Any(char.IsWhiteSpace))
+        {
+            failures.Add("JWT_ADMIN_ROLE must be a non-empty role or scope name without spaces.");
+        }
+
         if (hasSecret && Encoding.UTF8.GetByteCount(options.JwtSecret!) < MinSecretBytes)
         {
             failures.Add($"JWT_SECRET must be at least {MinSecretBytes} bytes long for HS256.");

@@ -50,8 +50,8 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         {
             var detailed = group.MapGet("/detailed", (Delegate)DetailedAsync)
                 .WithName("HealthDetailed").WithSummary("Readiness plus memory, uptime, configuration status, chain, queue and jobs.");
-            // With AddHokusaiApi the API's policy (API key or JWT) guards it too: the default policy has no
-            // authentication scheme in such a host, so authenticated callers would end in a failed challenge.
+            // With AddHokusaiApi the API's operator policy (an ADMIN_API_KEYS key, or a JWT with the admin role or
+            // scope) guards it: the default policy has no authentication scheme in such a host.
             if ((options.DetailedAuthorizationPolicy ?? ApiPolicy(endpoints.ServiceProvider)) is { } policy)
             {
                 detailed.RequireAuthorization(policy);
@@ -65,10 +65,12 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         return group;
     }
 
+    // The report shows every tenant's job counts and the deployer's balance, so with the API registered it
+    // needs the operator permission, not just any tenant's credentials.
     private static string? ApiPolicy(IServiceProvider services) =>
-        services.GetService<IOptions<Microsoft.AspNetCore.Authorization.AuthorizationOptions>>()?.Value.GetPolicy(HokusaiAuthenticationDefaults.Policy) is null
+        services.GetService<IOptions<Microsoft.AspNetCore.Authorization.AuthorizationOptions>>()?.Value.GetPolicy(HokusaiAuthenticationDefaults.AdminPolicy) is null
             ? null
-            : HokusaiAuthenticationDefaults.Policy;
+            : HokusaiAuthenticationDefaults.AdminPolicy;
 
     internal static Ok<LivenessResponse> Live(HttpContext context)
     {

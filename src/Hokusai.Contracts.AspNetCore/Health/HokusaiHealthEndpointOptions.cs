@@ -7,8 +7,9 @@ public sealed class HokusaiHealthEndpointOptions
     public bool DetailedEnabled { get; set; } = true;
 
     /// <summary>
-    /// Authorization policy of <c>/health/detailed</c>; null uses the API's policy (API key or JWT) when
-    /// <c>AddHokusaiApi</c> is registered, else the default policy (any authenticated caller).
+    /// Authorization policy of <c>/health/detailed</c>; null uses the API's operator policy
+    /// (<see cref="HokusaiAuthenticationDefaults.AdminPolicy"/>: an <c>ADMIN_API_KEYS</c> key or a JWT with the
+    /// admin role or scope) when <c>AddHokusaiApi</c> is registered, else the default policy.
     /// </summary>
     public string? DetailedAuthorizationPolicy { get; set; }
 

@@ -46,9 +46,9 @@ internal sealed partial class RequestRateLimitMiddleware(
     private static async Task<string> GetPartitionKeyAsync(HttpContext context)
     {
         var result = await context.AuthenticateAsync(HokusaiAuthenticationDefaults.Scheme);
-        if (result.Succeeded && result.Principal.FindFirst(Authentication.HokusaiClaimTypes.Subject)?.Value is { } subject)
+        if (result.Succeeded && Authentication.CallerIdentity.TryGetOwner(result.Principal) is { } owner)
         {
-            return "caller:" + subject;
+            return "caller:" + owner;
         }
 
         return "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");

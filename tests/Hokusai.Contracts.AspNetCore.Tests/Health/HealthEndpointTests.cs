@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Diagnostics;
 using System.Net;
 using System.Numerics;
@@ -222,17 +223,44 @@ public sealed class DetailedHealthEndpointTests
     }
 
     [Fact]
-    public async Task Detailed_WithHokusaiApi_AcceptsApiKeyAndRefusesAnonymousWith401()
+    public async Task Detailed_WithHokusaiApi_AdminKeyOrRoleOnlyTenants403Anonymous401()
     {
         // As the reference host composes it: the API's policy scheme, and no default scheme to fall back on.
-        await using var host = await HealthTestHost.StartAsync(configure: b => b.Services.AddHokusaiApi(b.Configuration));
-        using var withKey = new HttpRequestMessage(HttpMethod.Get, "/health/detailed");
-        withKey.Headers.Add("X-API-Key", "key-one-aaaaaaaaaaaaaaaa");
+        await using var host = await HealthTestHost.StartAsync(configure: b =>
+        {
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ADMIN_API_KEYS"] = "ops:admin-key-ffffffffffffffff" });
+            b.Services.AddHokusaiApi(b.Configuration);
+        });
+        async Task<HttpResponseMessage> GetAsync(string header, string value)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/health/detailed");
+            request.Headers.TryAddWithoutValidation(header, value);
+            return await host.Client.SendAsync(request);
+        }
 
-        using var authorized = await host.Client.SendAsync(withKey);
+        static string Token(IReadOnlyDictionary<string, object> claims) => new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(
+            new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+            {
+                Claims = new Dictionary<string, object>(claims) { ["sub"] = "op" },
+                Expires = DateTime.UtcNow.AddMinutes(5),
+                SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                    new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes(HealthTestHost.Secrets["JWT_SECRET"]!)),
+                    Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+            });
+
+        using var admin = await GetAsync("X-API-Key", "admin-key-ffffffffffffffff");
+        using var tenant = await GetAsync("X-API-Key", "key-one-aaaaaaaaaaaaaaaa");
+        using var role = await GetAsync("Authorization", "Bearer " + Token(new Dictionary<string, object> { ["roles"] = new[] { "reader", "hokusai:admin" } }));
+        using var scope = await GetAsync("Authorization", "Bearer " + Token(new Dictionary<string, object> { ["scope"] = "read hokusai:admin" }));
+        using var plainJwt = await GetAsync("Authorization", "Bearer " + Token(new Dictionary<string, object> { ["scope"] = "read" }));
         using var anonymous = await host.Client.GetAsync("/health/detailed");
 
-        Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, role.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, scope.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, tenant.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, plainJwt.StatusCode);
+        Assert.DoesNotContain("jobs", await tenant.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
 

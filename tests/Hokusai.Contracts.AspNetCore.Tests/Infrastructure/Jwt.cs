@@ -14,9 +14,10 @@ internal static class Jwt
         string issuer = ApiHost.JwtIssuer,
         string audience = ApiHost.JwtAudience,
         DateTime? expires = null,
-        DateTime? notBefore = null)
+        DateTime? notBefore = null,
+        IReadOnlyDictionary<string, object>? extra = null)
     {
-        var claims = new Dictionary<string, object>();
+        var claims = new Dictionary<string, object>(extra ?? new Dictionary<string, object>());
         if (subject is not null)
         {
             claims["sub"] = subject;
