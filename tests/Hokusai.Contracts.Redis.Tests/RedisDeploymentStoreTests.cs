@@ -233,6 +233,11 @@ public sealed class RedisDeploymentStoreTests(RedisFixture redis) : IClassFixtur
 
         var beyond = await app.Store.ListAsync("alice", new DeploymentQuery(Page: 9, Limit: 2), _ct);
         Assert.Empty(beyond.Items);
+
+        // (page - 1) × limit beyond int.MaxValue must not wrap around to an earlier page.
+        var overflow = await app.Store.ListAsync("alice", new DeploymentQuery(Page: int.MaxValue, Limit: 100), _ct);
+        Assert.Empty(overflow.Items);
+        Assert.Equal(5, overflow.Total);
         Assert.Equal(5, beyond.Total);
     }
 

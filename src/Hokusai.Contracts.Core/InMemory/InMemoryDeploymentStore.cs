@@ -114,7 +114,7 @@ internal sealed partial class InMemoryDeploymentStore(IOptions<HokusaiContractsO
                 .OrderByDescending(j => j.CreatedAt)
                 .ThenByDescending(j => j.Id)
                 .ToList();
-            var page = matching.Skip((Math.Max(query.Page, 1) - 1) * query.Limit).Take(query.Limit).ToList();
+            var page = query.Slice(matching);
             return Task.FromResult(new DeploymentPage(page, matching.Count));
         }
     }

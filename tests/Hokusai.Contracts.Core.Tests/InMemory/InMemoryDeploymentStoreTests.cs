@@ -21,6 +21,32 @@ public sealed class InMemoryDeploymentStoreTests
         UpdatedAt = _time.GetUtcNow(),
     };
 
+    [Theory]
+    [InlineData(int.MaxValue, 100)]
+    [InlineData(21_474_837, 100)]
+    [InlineData(1_073_741_825, 2)]
+    public async Task ListAsync_PageWhoseOffsetOverflowsInt_IsEmptyNotPageOne(int page, int limit)
+    {
+        var store = Create();
+        for (var i = 0; i < 3; i++)
+        {
+            await store.TryCreateAsync(Job("m" + i), default);
+        }
+
+        var result = await store.ListAsync("alice", new DeploymentQuery(Page: page, Limit: limit), default);
+
+        Assert.Empty(result.Items);
+        Assert.Equal(3, result.Total);
+    }
+
+    [Fact]
+    public void DeploymentQuery_Offset_IsComputedIn64Bits()
+    {
+        Assert.Equal((long)(int.MaxValue - 1) * 100, new DeploymentQuery(Page: int.MaxValue, Limit: 100).Offset);
+        Assert.Equal(0, new DeploymentQuery(Page: int.MinValue, Limit: 5).Offset);
+        Assert.Equal(100, new DeploymentQuery(Limit: 5000).EffectiveLimit);
+    }
+
     [Fact]
     public async Task TryUpdateAsync_StaleVersion_IsRejected()
     {
