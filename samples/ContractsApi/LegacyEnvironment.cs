@@ -34,6 +34,9 @@ internal static class LegacyEnvironment
         ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", Webhooks + "AllowPrivateNetworks"),
     ];
 
+    /// <summary>Each variable and the configuration key it sets (for messages that name a key).</summary>
+    internal static IEnumerable<(string Variable, string Key)> Variables => Scalars;
+
     public static IConfigurationBuilder AddLegacyEnvironment(this IConfigurationBuilder builder, IDictionary? environment = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -31,6 +32,12 @@ internal static partial class Logging
             .MinimumLevel.Is(level)
             .MinimumLevel.Override("Microsoft.AspNetCore", frameworkLevel)
             .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Warning)
+            // These categories write raw request lines (full URL with query string, headers) at Information
+            // and below; query strings and headers are never logged, whatever LOG_LEVEL says.
+            .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.AspNetCore.HttpLogging", LogEventLevel.Warning)
+            .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
             .Enrich.FromLogContext()
             .Enrich.With(new HttpRequestEnricher(services.GetRequiredService<IHttpContextAccessor>()))
             .Enrich.With<SensitivePropertyEnricher>()
@@ -117,9 +124,15 @@ internal static partial class Logging
         return null;
     }
 
-    /// <summary>Adds the request id (and path) of the current HTTP request to every event logged during it.</summary>
+    /// <summary>
+    /// Adds the request id and route of the current HTTP request to every event logged during it. The
+    /// route is the matched template (<c>/api/deployments/{id}/status</c>), never the raw path, which can
+    /// carry anything a client typed, secrets included; the only parameter logged is a well-formed job id.
+    /// </summary>
     private sealed class HttpRequestEnricher(IHttpContextAccessor accessor) : ILogEventEnricher
     {
+        internal const string Unmatched = "(unmatched)";
+
         public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
         {
             if (accessor.HttpContext is not { } ctx)
@@ -128,8 +141,18 @@ internal static partial class Logging
             }
 
             logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("RequestId", ctx.TraceIdentifier));
-            logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("RequestPath", ctx.Request.Path.Value));
+            // Replaces the raw path the request logging middleware puts there.
+            logEvent.AddOrUpdateProperty(propertyFactory.CreateProperty("RequestPath", RouteOf(ctx)));
+            if (ctx.Request.RouteValues.TryGetValue("id", out var id) && Guid.TryParseExact(id as string, "D", out var jobId))
+            {
+                logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("DeploymentId", jobId));
+            }
         }
+
+        internal static string RouteOf(HttpContext context) =>
+            context.GetEndpoint() is Microsoft.AspNetCore.Routing.RouteEndpoint { RoutePattern.RawText: { } template }
+                ? (template.StartsWith('/') ? template : "/" + template)
+                : Unmatched;
     }
 
     /// <summary>Blanks properties whose name says they hold a secret, at any depth of a destructured object.</summary>
@@ -187,13 +210,19 @@ internal static partial class Logging
     internal sealed partial class RedactingJsonSink(TextWriter output, ITextFormatter formatter, IReadOnlyList<string> secrets) : ILogEventSink
     {
         private readonly Lock _gate = new();
-        private readonly string[] _needles = [.. secrets.SelectMany(s => new[] { s, JsonEscape(s) }).Distinct(StringComparer.Ordinal)];
+        private readonly Regex[] _patterns = [.. secrets.Select(SecretEncodings.Pattern)];
+        private readonly string[] _needles = [.. secrets.SelectMany(SecretEncodings.Base64Forms).Distinct(StringComparer.Ordinal).OrderByDescending(n => n.Length)];
 
         public void Emit(LogEvent logEvent)
         {
             using var buffer = new StringWriter(CultureInfo.InvariantCulture);
             formatter.Format(logEvent, buffer);
             var line = buffer.ToString();
+            foreach (var pattern in _patterns)
+            {
+                line = pattern.Replace(line, Redacted);
+            }
+
             foreach (var needle in _needles)
             {
                 line = line.Replace(needle, Redacted, StringComparison.Ordinal);
@@ -216,13 +245,6 @@ internal static partial class Logging
         [System.Text.RegularExpressions.GeneratedRegex(@"Bearer\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
         private static partial System.Text.RegularExpressions.Regex BearerPattern();
 
-        private static string JsonEscape(string s) =>
-            System.Text.Json.JsonSerializer.Serialize(s, JsonOptions)[1..^1];
-
-        private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new()
-        {
-            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        };
     }
 
     /// <summary>One line per request (method, path, status, elapsed); probes and scrapes only at debug.</summary>

@@ -20,6 +20,19 @@ internal static class Observability
     internal const string MetricsPath = "/metrics";
     internal const string ServiceName = "hokusai-contracts";
 
+    /// <summary>
+    /// Adds the library's health checks (2 s shutdown delay for the balancer to notice), their settings from
+    /// <c>HokusaiContracts:Health</c>, and the host's 25 s shutdown timeout (ECS kills 30 s after SIGTERM).
+    /// </summary>
+    public static WebApplicationBuilder AddContractsHealth(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks().AddHokusaiContracts(o => o.ShutdownDelay = TimeSpan.FromSeconds(2));
+        builder.Services.Configure<HokusaiHealthCheckOptions>(builder.Configuration.GetSection("HokusaiContracts:Health"));
+        builder.Services.Configure<Hokusai.Contracts.AspNetCore.HokusaiHealthEndpointOptions>(builder.Configuration.GetSection("HokusaiContracts:Health"));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
+        return builder;
+    }
+
     /// <summary>Adds metrics, traces and the metrics listener; the scrape endpoint is wired by a startup filter.</summary>
     public static WebApplicationBuilder AddContractsObservability(this WebApplicationBuilder builder)
     {

@@ -1,9 +1,24 @@
+using System.Net;
+using Hokusai.Contracts.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
+
 namespace ContractsApi;
 
-/// <summary>Security headers (the original's Helmet) and CORS for <c>ALLOWED_ORIGINS</c>.</summary>
+/// <summary>
+/// Transport-level hardening of the reference host: request id and <c>no-store</c> on every response the
+/// application writes (CORS preflights included), client address and scheme from trusted proxies only
+/// (<c>TRUSTED_PROXIES</c>), security headers (the original's Helmet) with HSTS on https, no
+/// <c>Server</c> header, and CORS for <c>ALLOWED_ORIGINS</c>.
+/// </summary>
 internal static class WebSecurity
 {
     private const string CorsPolicy = "allowed-origins";
+
+    /// <summary>
+    /// Networks trusted to set <c>X-Forwarded-For</c>/<c>-Proto</c> when <c>TRUSTED_PROXIES</c> is unset: the
+    /// private ranges an AWS ALB (or any load balancer inside a VPC) connects from, and loopback.
+    /// </summary>
+    internal const string DefaultTrustedProxies = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,::1/128,fc00::/7";
 
     public static WebApplicationBuilder AddContractsWebSecurity(this WebApplicationBuilder builder)
     {
@@ -16,6 +31,21 @@ internal static class WebSecurity
                 throw new InvalidOperationException($"ALLOWED_ORIGINS must be a comma list of absolute origins (or *); '{origin}' is not one.");
             }
         }
+
+        var proxies = ParseTrustedProxies(builder.Configuration["TRUSTED_PROXIES"]);
+        builder.Services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // One hop: the balancer appends the address it saw; entries further left are the client's own claims.
+            o.ForwardLimit = 1;
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
+            foreach (var network in proxies)
+            {
+                o.KnownIPNetworks.Add(network);
+            }
+        });
+        builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 
         builder.Services.AddCors(o => o.AddPolicy(CorsPolicy, p =>
         {
@@ -37,10 +67,51 @@ internal static class WebSecurity
 
     public static WebApplication UseContractsWebSecurity(this WebApplication app)
     {
+        // First, so that responses written by later middleware (CORS preflights, forwarded-header
+        // rejections) carry the request id and no-store too.
+        app.Use((context, next) =>
+        {
+            RequestIds.ApplyResponseDefaults(context);
+            return next(context);
+        });
+        app.UseForwardedHeaders();
+        // HSTS is only sent on https requests (the scheme as the balancer saw it, from X-Forwarded-Proto).
         app.UseSecurityHeaders(new HeaderPolicyCollection()
             .AddDefaultApiSecurityHeaders()
             .AddStrictTransportSecurityMaxAgeIncludeSubDomains());
         app.UseCors(CorsPolicy);
         return app;
+    }
+
+    /// <summary>
+    /// <c>TRUSTED_PROXIES</c>: a comma list of addresses or CIDR networks; unset means
+    /// <see cref="DefaultTrustedProxies"/>, <c>none</c> trusts nobody (forwarded headers are ignored).
+    /// </summary>
+    internal static IReadOnlyList<System.Net.IPNetwork> ParseTrustedProxies(string? value)
+    {
+        value = string.IsNullOrWhiteSpace(value) ? DefaultTrustedProxies : value.Trim();
+        if (value.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            return [];
+        }
+
+        var networks = new List<System.Net.IPNetwork>();
+        foreach (var entry in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (System.Net.IPNetwork.TryParse(entry, out var network))
+            {
+                networks.Add(network);
+            }
+            else if (IPAddress.TryParse(entry, out var address))
+            {
+                networks.Add(new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+            }
+            else
+            {
+                throw new InvalidOperationException($"TRUSTED_PROXIES must be 'none' or a comma list of IP addresses or CIDR networks (e.g. 10.0.0.0/8); '{entry}' is neither.");
+            }
+        }
+
+        return networks;
     }
 }

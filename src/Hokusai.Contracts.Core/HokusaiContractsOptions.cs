@@ -83,7 +83,7 @@ public sealed class ChainOptions
 public sealed class JobEngineOptions
 {
     /// <summary>Jobs processed at once per process.</summary>
-    [Range(1, 256, ErrorMessage = "HokusaiContracts:Jobs:MaxConcurrency must be between 1 and 256.")]
+    [Range(1, 256, ErrorMessage = "JOB_CONCURRENCY (HokusaiContracts:Jobs:MaxConcurrency) must be between 1 and 256.")]
     public int MaxConcurrency { get; set; } = 8;
 
     /// <summary>Attempts on transient errors before a job fails as retryable.</summary>
@@ -125,15 +125,15 @@ public sealed class JobEngineOptions
 public sealed class QuotaOptions
 {
     /// <summary>Accepted deployments per caller per rolling hour.</summary>
-    [Range(1, 1_000_000, ErrorMessage = "HokusaiContracts:Quotas:PerHour must be at least 1.")]
+    [Range(1, 1_000_000, ErrorMessage = "QUOTA_PER_HOUR (HokusaiContracts:Quotas:PerHour) must be between 1 and 1000000.")]
     public int PerHour { get; set; } = 5;
 
     /// <summary>Accepted deployments per caller per rolling day.</summary>
-    [Range(1, 1_000_000, ErrorMessage = "HokusaiContracts:Quotas:PerDay must be at least 1.")]
+    [Range(1, 1_000_000, ErrorMessage = "QUOTA_PER_DAY (HokusaiContracts:Quotas:PerDay) must be between 1 and 1000000.")]
     public int PerDay { get; set; } = 20;
 
     /// <summary>General limit on requests of any route per caller (or client IP when anonymous) per minute; 0 = off.</summary>
-    [Range(0, 1_000_000, ErrorMessage = "HokusaiContracts:Quotas:RequestsPerMinute must be 0 (off) or more.")]
+    [Range(0, 1_000_000, ErrorMessage = "RATE_LIMIT_PER_MINUTE (HokusaiContracts:Quotas:RequestsPerMinute) must be between 0 (off) and 1000000.")]
     public int RequestsPerMinute { get; set; } = 100;
 }
 
@@ -176,7 +176,7 @@ internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<H
 
         if (options.Quotas.PerDay < options.Quotas.PerHour)
         {
-            failures.Add("HokusaiContracts:Quotas:PerDay must not be below PerHour.");
+            failures.Add("QUOTA_PER_DAY (HokusaiContracts:Quotas:PerDay) must not be below QUOTA_PER_HOUR (PerHour).");
         }
 
         if (options.Chain.RpcTimeout <= TimeSpan.Zero || options.Chain.ReceiptPollInterval <= TimeSpan.Zero)

@@ -79,6 +79,43 @@ public sealed class DevChainTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task StartAsync_AnvilFails_MessageIsOneLineWithoutKeysOrMnemonic()
+    {
+        const string Key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+        var dir = Directory.CreateTempSubdirectory("fake-anvil-");
+        try
+        {
+            var script = Path.Combine(dir.FullName, "anvil");
+            await File.WriteAllTextAsync(script, $"""
+                #!/bin/sh
+                echo "Available Accounts"
+                echo "(0) 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 (10000.000000000000000000 ETH)"
+                echo "Private Keys"
+                echo "(0) {Key}"
+                echo "Wallet"
+                echo "Mnemonic:          test test test test test test test test test test test junk"
+                echo "Derivation path:   m/44'/60'/0'/0/"
+                echo "Error: Address already in use (os error 98)" >&2
+                exit 1
+                """);
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => DevChain.StartAsync(new DevChainOptions { AnvilPath = script }, CancellationToken.None));
+
+            Assert.DoesNotContain('\n', error.Message);
+            Assert.Contains("Address already in use", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(Key[2..], error.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("test test", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Mnemonic", error.Message, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void DevChainAccount_ToString_HidesKey()
     {
         var account = new DevChainAccount("0xabc", "0xsecret");

@@ -14,7 +14,7 @@ internal sealed partial class HokusaiErrorMiddleware(RequestDelegate next, ILogg
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        var requestId = RequestIds.Get(context);
+        var requestId = RequestIds.ApplyResponseDefaults(context);
         try
         {
             await next(context);

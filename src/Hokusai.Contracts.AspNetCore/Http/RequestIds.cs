@@ -10,6 +10,7 @@ internal static class RequestIds
 
     private const int MaxLength = 128;
     private static readonly object ItemKey = new();
+    private static readonly object DefaultsKey = new();
     private static readonly SearchValues<char> Allowed =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:");
 
@@ -34,6 +35,31 @@ internal static class RequestIds
             ctx.Response.Headers[HeaderName] = value;
             return Task.CompletedTask;
         }, (context, id));
+        return id;
+    }
+
+    /// <summary>
+    /// The headers every response of the API carries: <c>X-Request-Id</c>, and <c>Cache-Control: no-store</c>
+    /// unless a handler chose otherwise (responses hold per-caller data that no shared cache may keep).
+    /// Safe to call more than once per request.
+    /// </summary>
+    public static string ApplyResponseDefaults(HttpContext context)
+    {
+        var id = Get(context);
+        if (context.Items.TryAdd(DefaultsKey, true))
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var response = ((HttpContext)state).Response;
+                if (string.IsNullOrEmpty(response.Headers.CacheControl))
+                {
+                    response.Headers.CacheControl = "no-store";
+                }
+
+                return Task.CompletedTask;
+            }, context);
+        }
+
         return id;
     }
 

@@ -121,7 +121,7 @@ public sealed partial class DevChain : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            var tail = output.Tail();
+            var tail = output.Diagnostic();
             if (chain is not null)
             {
                 await chain.DisposeAsync();
@@ -132,10 +132,12 @@ public sealed partial class DevChain : IAsyncDisposable
                 process.Dispose();
             }
 
+            // anvil's banner lists its dev accounts' private keys and mnemonic; only its error lines are kept.
             throw new InvalidOperationException(
-                ex is OperationCanceledException
-                    ? $"The dev chain did not come up within {options.StartupTimeout}. anvil output:\n{tail}"
-                    : $"The dev chain failed to start: {ex.Message}\nanvil output:\n{tail}",
+                (ex is OperationCanceledException
+                    ? $"The dev chain did not come up within {options.StartupTimeout}."
+                    : $"The dev chain failed to start: {ex.Message}")
+                + (tail.Length > 0 ? " anvil said: " + tail : string.Empty),
                 ex);
         }
         catch
@@ -344,6 +346,35 @@ public sealed partial class DevChain : IAsyncDisposable
                 return string.Join('\n', _lines);
             }
         }
+
+        /// <summary>
+        /// anvil's error lines (at most three, on one line) with anything key-like removed: never its
+        /// account list, private keys or mnemonic.
+        /// </summary>
+        internal string Diagnostic()
+        {
+            string[] lines;
+            lock (_lines)
+            {
+                lines = [.. _lines];
+            }
+
+            var errors = lines
+                .Where(l => ErrorLinePattern().IsMatch(l) && !SecretLinePattern().IsMatch(l))
+                .Select(l => HexPattern().Replace(l.Trim(), "[REDACTED]"))
+                .Select(l => l.Length > 200 ? l[..200] : l)
+                .TakeLast(3);
+            return string.Join(" | ", errors);
+        }
+
+        [GeneratedRegex(@"error|panick|failed|cannot|unable|invalid|in use", RegexOptions.IgnoreCase)]
+        private static partial Regex ErrorLinePattern();
+
+        [GeneratedRegex(@"mnemonic|private|seed|wallet|derivation", RegexOptions.IgnoreCase)]
+        private static partial Regex SecretLinePattern();
+
+        [GeneratedRegex(@"(0x)?[0-9a-fA-F]{32,}")]
+        private static partial Regex HexPattern();
 
         [GeneratedRegex(@"Listening on [0-9.]+:(\d+)")]
         private static partial Regex ListeningPattern();
