@@ -121,7 +121,6 @@ public sealed partial class DevChain : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            var tail = output.Diagnostic();
             if (chain is not null)
             {
                 await chain.DisposeAsync();
@@ -129,8 +128,12 @@ public sealed partial class DevChain : IAsyncDisposable
             else
             {
                 Stop(process);
+                // The exit can be seen before the last lines of the pipes are read; those hold the error.
+                process.WaitForExit(TimeSpan.FromSeconds(2));
                 process.Dispose();
             }
+
+            var tail = output.Diagnostic();
 
             // anvil's banner lists its dev accounts' private keys and mnemonic; only its error lines are kept.
             throw new InvalidOperationException(
