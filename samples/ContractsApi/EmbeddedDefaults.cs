@@ -38,6 +38,8 @@ internal static class EmbeddedDefaults
         {
             devKey = "dev-" + RandomNumberGenerator.GetHexString(32, lowercase: true);
             values["VALID_API_KEYS"] = "dev:" + devKey;
+            // The development key may also read /health/detailed.
+            values["ADMIN_API_KEYS"] = "dev:" + devKey;
         }
 
         // A local receiver is the normal webhook target on a development machine.

@@ -38,6 +38,9 @@ internal static partial class Logging
             .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.AspNetCore.HttpLogging", LogEventLevel.Warning)
             .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
+            // A failed start is reported by Program as one line on stderr; the host's own record of it
+            // would add a stack trace to stdout.
+            .Filter.ByExcluding(IsStartupFailure)
             .Enrich.FromLogContext()
             .Enrich.With(new HttpRequestEnricher(services.GetRequiredService<IHttpContextAccessor>()))
             .Enrich.With<SensitivePropertyEnricher>()
@@ -45,6 +48,11 @@ internal static partial class Logging
         builder.Services.AddTransient<IStartupFilter, RequestLoggingStartupFilter>();
         return builder;
     }
+
+    internal static bool IsStartupFailure(LogEvent logEvent) =>
+        logEvent.Properties.TryGetValue("SourceContext", out var source) && source is ScalarValue { Value: "Microsoft.Extensions.Hosting.Internal.Host" }
+        && logEvent.Properties.TryGetValue("EventId", out var id) && id is StructureValue structure
+        && structure.Properties.Any(p => p.Name == "Name" && p.Value is ScalarValue { Value: "HostedServiceStartupFaulted" });
 
     /// <summary>Maps <c>LOG_LEVEL</c> (error, warn, info, debug; default info).</summary>
     internal static LogEventLevel ParseLevel(string? value) => value?.Trim().ToLowerInvariant() switch

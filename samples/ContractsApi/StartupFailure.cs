@@ -7,7 +7,7 @@ namespace ContractsApi;
 /// Turns a failed start into one line on stderr that names the setting and its rule, and exit code 1:
 /// no stack trace, no configuration value (values can be secrets).
 /// </summary>
-internal static class StartupFailure
+internal static partial class StartupFailure
 {
     /// <summary>Exit code of a host that could not start.</summary>
     public const int ExitCode = 1;
@@ -34,20 +34,41 @@ internal static class StartupFailure
         var text = root switch
         {
             OptionsValidationException options => string.Join(" ", options.Failures.Distinct(StringComparer.Ordinal)),
-            IOException io when io.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) =>
-                $"{io.Message.TrimEnd('.')}. Set PORT (API) or METRICS_PORT (metrics) to a free port.",
+            IOException io when io.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }
+                || io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) => PortInUse(io.Message),
             _ => root.Message,
         };
         return NameVariables(OneLine(text));
     }
 
+    /// <summary>Names the variable of the port that could not be bound.</summary>
+    private static string PortInUse(string message)
+    {
+        var port = PortPattern().Match(message) is { Success: true } m ? m.Groups[1].Value : null;
+        var metrics = Environment.GetEnvironmentVariable("METRICS_PORT") is { Length: > 0 } value ? value.Trim()
+            : Observability.DefaultMetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var variable = port is not null && port == metrics ? "METRICS_PORT" : "PORT (or ASPNETCORE_URLS)";
+        return $"{variable}: port {port ?? "?"} is already in use by another process; choose a free port.";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@":(\d{1,5})\b")]
+    private static partial System.Text.RegularExpressions.Regex PortPattern();
+
+    // The binder quotes the offending value, which may be a secret.
+    [System.Text.RegularExpressions.GeneratedRegex(@"configuration value '.*?' at ")]
+    private static partial System.Text.RegularExpressions.Regex ConfigurationValuePattern();
+
     /// <summary>Adds the environment variable to a bare configuration key, e.g. "QUOTA_PER_HOUR (HokusaiContracts:Quotas:PerHour)".</summary>
     internal static string NameVariables(string text)
     {
+        // Generated data-annotation messages name the property path ("PerHour: The field
+        // HokusaiContractsOptions.Quotas.PerHour must be …"); turn that into the configuration key.
+        text = ConfigurationValuePattern().Replace(text, "configuration value at ");
+        text = OptionsPathPattern().Replace(text, m => "'" + Hokusai.Contracts.HokusaiContractsOptions.SectionName + ":" + m.Groups[1].Value.Replace('.', ':') + "'");
         foreach (var (variable, key) in LegacyEnvironment.Variables)
         {
             var quoted = "'" + key + "'";
-            if (text.Contains(quoted, StringComparison.OrdinalIgnoreCase) && !text.Contains(variable, StringComparison.Ordinal))
+            if (text.Contains(quoted, StringComparison.OrdinalIgnoreCase))
             {
                 text = text.Replace(quoted, $"{variable} ({key})", StringComparison.OrdinalIgnoreCase);
             }
@@ -55,6 +76,9 @@ internal static class StartupFailure
 
         return text;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?:\b\w+: )?The field HokusaiContractsOptions\.([A-Za-z0-9_.]+)")]
+    private static partial System.Text.RegularExpressions.Regex OptionsPathPattern();
 
     private static string OneLine(string text) =>
         string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

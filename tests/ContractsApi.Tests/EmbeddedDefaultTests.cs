@@ -79,6 +79,21 @@ public sealed partial class EmbeddedDefaultTests(PublishedApp app, ITestOutputHe
         Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
         Assert.StartsWith("0x", status.GetProperty("tokenDetails").GetProperty("tokenAddress").GetString(), StringComparison.Ordinal);
 
+        // The embedded default fills the chain settings itself: the detailed report says they are set.
+        using (var detailed = await client.SendAsync(Api.Request(HttpMethod.Get, "/health/detailed", key.Groups["key"].Value)))
+        {
+            var body = await detailed.Content.ReadAsStringAsync();
+            Assert.True(detailed.IsSuccessStatusCode, body);
+            var configuration = JsonDocument.Parse(body).RootElement.GetProperty("configuration");
+            foreach (var setting in new[] { "RPC_URL", "CHAIN_ID", "MODEL_REGISTRY_ADDRESS", "TOKEN_MANAGER_ADDRESS", "DEPLOYER_PRIVATE_KEY", "VALID_API_KEYS" })
+            {
+                Assert.True(configuration.GetProperty(setting).GetString() == "set", $"{setting}: {configuration}");
+            }
+
+            Assert.Equal("unset", configuration.GetProperty("REDIS_URL").GetString());
+            Assert.Equal("unset", configuration.GetProperty("JWT_SECRET").GetString());
+        }
+
         host.Signal(PublishedHost.SigTerm);
         Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         var gone = Stopwatch.StartNew();
@@ -88,6 +103,42 @@ public sealed partial class EmbeddedDefaultTests(PublishedApp app, ITestOutputHe
         }
 
         Assert.False(IsRunning(anvilPid.Value), $"anvil {anvilPid} outlived the host");
+    }
+
+    [Fact]
+    public async Task PublishedHost_AnvilFailsToStart_OneLineOnStderrNoKeysNoStackTraceExit1()
+    {
+        var dir = Directory.CreateTempSubdirectory("hokusai-bad-anvil-");
+        File.SetUnixFileMode(dir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        const string Key = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+        var anvil = Path.Combine(dir.FullName, "anvil");
+        await File.WriteAllTextAsync(anvil, $"#!/bin/sh\necho 'Private Keys'\necho '(0) 0x{Key}'\necho 'Mnemonic: test test test test test test test test test test test junk'\necho 'Error: failed to bind: Address already in use' >&2\nexit 1\n");
+        File.SetUnixFileMode(anvil, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        try
+        {
+            await using var host = PublishedHost.Start(app.Directory, new Dictionary<string, string> { ["ANVIL_PATH"] = anvil });
+            var exit = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+            output.WriteLine($"exit {exit}\nstderr: {host.StdErr}\nstdout: {host.StdOut}");
+            Assert.NotNull(exit);
+            Assert.NotEqual(0, exit.Value);
+            var lines = host.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            var line = Assert.Single(lines);
+            Assert.Contains("dev chain", line, StringComparison.Ordinal);
+            Assert.Contains("Address already in use", line, StringComparison.Ordinal);
+            foreach (var text in new[] { host.StdErr, host.StdOut })
+            {
+                Assert.DoesNotContain(Key, text, StringComparison.OrdinalIgnoreCase);
+                Assert.DoesNotContain("test test", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     private static async Task<string> WaitForBannerAsync(PublishedHost host)

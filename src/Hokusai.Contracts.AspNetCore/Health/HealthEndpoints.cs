@@ -116,7 +116,7 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
             Version = AppVersion,
             UptimeSeconds = Math.Round((time.GetUtcNow() - ProcessStart).TotalSeconds, 1),
             Memory = Memory(),
-            Configuration = ConfigurationStatus(configuration, options.ReportedSettings),
+            Configuration = ConfigurationStatus(configuration, options.ReportedSettings, options.SettingAliases),
             Chain = await chainTask,
             Queue = await queueTask,
             Jobs = await jobsTask,
@@ -150,11 +150,17 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         _ => "unhealthy",
     };
 
-    internal static IReadOnlyDictionary<string, string> ConfigurationStatus(IConfiguration configuration, IEnumerable<string> keys) =>
+    internal static IReadOnlyDictionary<string, string> ConfigurationStatus(
+        IConfiguration configuration, IEnumerable<string> keys, IDictionary<string, string[]>? aliases = null) =>
         keys.Distinct(StringComparer.OrdinalIgnoreCase).ToDictionary(
             k => k,
-            k => string.IsNullOrWhiteSpace(configuration[k]) ? "unset" : "set",
+            k => HasValue(configuration.GetSection(k)) || (aliases?.TryGetValue(k, out var more) == true && more.Any(a => HasValue(configuration.GetSection(a))))
+                ? "set"
+                : "unset",
             StringComparer.Ordinal);
+
+    private static bool HasValue(IConfigurationSection section) =>
+        !string.IsNullOrWhiteSpace(section.Value) || section.GetChildren().Any(c => HasValue(c));
 
     private static async Task<ChainReport> ChainReportAsync(IServiceProvider services, HokusaiHealthEndpointOptions options, List<string> warnings, CancellationToken ct)
     {
