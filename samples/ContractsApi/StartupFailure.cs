@@ -20,12 +20,16 @@ internal static partial class StartupFailure
             await run();
             return 0;
         }
-        catch (Exception exception) when (exception is not HostAbortedException)
+        // In-process test hosts (WebApplicationFactory) run this entry point too; they need the exception itself.
+        catch (Exception exception) when (exception is not HostAbortedException && RunsAsTheProgram)
         {
             (error ?? Console.Error).WriteLine("hokusai-contracts: start-up failed: " + Describe(exception));
             return ExitCode;
         }
     }
+
+    private static bool RunsAsTheProgram =>
+        System.Reflection.Assembly.GetEntryAssembly() == typeof(StartupFailure).Assembly;
 
     /// <summary>One line for <paramref name="exception"/>, with configuration keys given as their environment variables.</summary>
     internal static string Describe(Exception exception)
@@ -33,7 +37,8 @@ internal static partial class StartupFailure
         var root = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerException! : exception;
         var text = root switch
         {
-            OptionsValidationException options => string.Join(" ", options.Failures.Distinct(StringComparer.Ordinal)),
+            // Generated validators prefix each failure with the member name ("PerHour: …").
+            OptionsValidationException options => string.Join(" ", options.Failures.Select(f => MemberPrefixPattern().Replace(f, string.Empty)).Distinct(StringComparer.Ordinal)),
             IOException io when io.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }
                 || io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) => PortInUse(io.Message),
             _ => root.Message,
@@ -50,6 +55,9 @@ internal static partial class StartupFailure
         var variable = port is not null && port == metrics ? "METRICS_PORT" : "PORT (or ASPNETCORE_URLS)";
         return $"{variable}: port {port ?? "?"} is already in use by another process; choose a free port.";
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9_.]+: ")]
+    private static partial System.Text.RegularExpressions.Regex MemberPrefixPattern();
 
     [System.Text.RegularExpressions.GeneratedRegex(@":(\d{1,5})\b")]
     private static partial System.Text.RegularExpressions.Regex PortPattern();

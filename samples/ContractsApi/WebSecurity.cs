@@ -35,7 +35,8 @@ internal static class WebSecurity
         var proxies = ParseTrustedProxies(builder.Configuration["TRUSTED_PROXIES"]);
         builder.Services.Configure<ForwardedHeadersOptions>(o =>
         {
-            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // Empty proxy lists would make the middleware trust every sender, so "none" turns it off instead.
+            o.ForwardedHeaders = proxies.Count == 0 ? ForwardedHeaders.None : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             // One hop: the balancer appends the address it saw; entries further left are the client's own claims.
             o.ForwardLimit = 1;
             o.KnownProxies.Clear();
@@ -75,10 +76,12 @@ internal static class WebSecurity
             return next(context);
         });
         app.UseForwardedHeaders();
-        // HSTS is only sent on https requests (the scheme as the balancer saw it, from X-Forwarded-Proto).
-        app.UseSecurityHeaders(new HeaderPolicyCollection()
-            .AddDefaultApiSecurityHeaders()
-            .AddStrictTransportSecurityMaxAgeIncludeSubDomains());
+        // HSTS only on https requests (the scheme the balancer saw, from X-Forwarded-Proto): over plain
+        // http it is meaningless and would pin development hosts to https.
+        var https = new HeaderPolicyCollection().AddDefaultApiSecurityHeaders().AddStrictTransportSecurityMaxAgeIncludeSubDomains();
+        var http = new HeaderPolicyCollection().AddDefaultApiSecurityHeaders();
+        app.UseWhen(c => c.Request.IsHttps, b => b.UseSecurityHeaders(https));
+        app.UseWhen(c => !c.Request.IsHttps, b => b.UseSecurityHeaders(http));
         app.UseCors(CorsPolicy);
         return app;
     }

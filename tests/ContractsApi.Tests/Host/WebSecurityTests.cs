@@ -60,6 +60,8 @@ public sealed class WebSecurityTests(DevChainFixture fixture)
         {
             using var client = host.CreateApiClient();
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/health", UriKind.Relative));
+            // HSTS is never sent to localhost names, so the request names the public host the balancer would.
+            request.Headers.Host = "contracts.hokus.ai";
             if (proto is not null)
             {
                 request.Headers.Add("X-Forwarded-Proto", proto);
@@ -77,7 +79,7 @@ public sealed class WebSecurityTests(DevChainFixture fixture)
     [Fact]
     public async Task ForwardedFor_FromTrustedProxy_GivesEachClientItsOwnRateLimitBucket()
     {
-        await using var host = new ComposedHost(fixture.Chain, new Dictionary<string, string> { ["RATE_LIMIT_PER_MINUTE"] = "3" });
+        await using var host = new ComposedHost(fixture.Chain, new Dictionary<string, string> { ["HokusaiContracts:Quotas:RequestsPerMinute"] = "3" });
         using var client = host.CreateApiClient();
         client.DefaultRequestHeaders.Remove("X-API-Key");
 
