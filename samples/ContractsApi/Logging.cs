@@ -89,7 +89,7 @@ internal static partial class Logging
             Add(key[2..]);
         }
 
-        foreach (var entry in $"{config["VALID_API_KEYS"]},{config["WEBHOOK_SECRETS"]}".Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var entry in $"{config["VALID_API_KEYS"]},{config["ADMIN_API_KEYS"]},{config["WEBHOOK_SECRETS"]}".Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             Add(entry);
             // "name:key" (and "caller:secret") entries: the part after the name alone is the secret.
@@ -148,8 +148,9 @@ internal static partial class Logging
                 return;
             }
 
-            logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("RequestId", ctx.TraceIdentifier));
-            // Replaces the raw path the request logging middleware puts there.
+            // Replaces the server's connection-based id from the hosting scope with the X-Request-Id the
+            // caller sees, and the raw path the hosting scope and request logging put there with the route.
+            logEvent.AddOrUpdateProperty(propertyFactory.CreateProperty("RequestId", ctx.TraceIdentifier));
             logEvent.AddOrUpdateProperty(propertyFactory.CreateProperty("RequestPath", RouteOf(ctx)));
             if (ctx.Request.RouteValues.TryGetValue("id", out var id) && Guid.TryParseExact(id as string, "D", out var jobId))
             {
@@ -159,7 +160,7 @@ internal static partial class Logging
 
         internal static string RouteOf(HttpContext context) =>
             context.GetEndpoint() is Microsoft.AspNetCore.Routing.RouteEndpoint { RoutePattern.RawText: { } template }
-                ? (template.StartsWith('/') ? template : "/" + template)
+                ? "/" + template.Trim('/')
                 : Unmatched;
     }
 
@@ -225,7 +226,26 @@ internal static partial class Logging
         {
             using var buffer = new StringWriter(CultureInfo.InvariantCulture);
             formatter.Format(logEvent, buffer);
-            var line = buffer.ToString();
+            string line;
+            try
+            {
+                line = Redact(buffer.ToString());
+            }
+            catch (Exception ex) when (ex is RegexMatchTimeoutException or ArgumentException)
+            {
+                // Never the unredacted text: a line saying one was withheld, so its absence is visible.
+                line = string.Create(CultureInfo.InvariantCulture, $"{{\"@t\":\"{logEvent.Timestamp.UtcDateTime:O}\",\"@l\":\"Error\",\"@m\":\"A log line was withheld: redaction failed.\"}}\n");
+            }
+
+            lock (_gate)
+            {
+                output.Write(line);
+                output.Flush();
+            }
+        }
+
+        private string Redact(string line)
+        {
             foreach (var pattern in _patterns)
             {
                 line = pattern.Replace(line, Redacted);
@@ -238,13 +258,7 @@ internal static partial class Logging
 
             // Callers' tokens are not configuration, so they are recognised by shape.
             line = JwtPattern().Replace(line, Redacted);
-            line = BearerPattern().Replace(line, "Bearer " + Redacted);
-
-            lock (_gate)
-            {
-                output.Write(line);
-                output.Flush();
-            }
+            return BearerPattern().Replace(line, "Bearer " + Redacted);
         }
 
         [System.Text.RegularExpressions.GeneratedRegex(@"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")]

@@ -26,6 +26,7 @@ public sealed class HostLoggingTests(PublishedApp app, DevChainFixture chain, IT
         {
             ["REDIS_URL"] = redis.Url,
             ["VALID_API_KEYS"] = $"ops:{HostEnvironment.ApiKey},{OtherApiKey}",
+            ["ADMIN_API_KEYS"] = $"ops:{HostEnvironment.ApiKey}",
             ["JWT_SECRET"] = JwtSecret,
             ["LOG_LEVEL"] = "debug",
         });

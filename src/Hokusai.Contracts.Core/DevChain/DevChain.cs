@@ -129,7 +129,18 @@ public sealed partial class DevChain : IAsyncDisposable
             {
                 Stop(process);
                 // The exit can be seen before the last lines of the pipes are read; those hold the error.
-                process.WaitForExit(TimeSpan.FromSeconds(2));
+                using (var drained = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+                {
+                    try
+                    {
+                        await process.WaitForExitAsync(drained.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // Report what arrived so far.
+                    }
+                }
+
                 process.Dispose();
             }
 
