@@ -46,7 +46,13 @@ internal static class WebSecurity
                 o.KnownIPNetworks.Add(network);
             }
         });
-        builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(o =>
+        {
+            o.AddServerHeader = false;
+            // Header values outside ASCII (obs-text, legal in HTTP/1.1) would make Kestrel answer 400 itself,
+            // with no request id or envelope; read as Latin-1 they reach the application, which refuses them properly.
+            o.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+        });
 
         builder.Services.AddCors(o => o.AddPolicy(CorsPolicy, p =>
         {

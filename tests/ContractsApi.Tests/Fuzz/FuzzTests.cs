@@ -43,6 +43,18 @@ public sealed class FuzzTests(DevChainFixture fixture, ITestOutputHelper output)
         });
         using var apiClient = host.CreateApiClient();
         var baseAddress = apiClient.BaseAddress!;
+        var warmup = Stopwatch.StartNew();
+        while (true)
+        {
+            using var probe = await apiClient.GetAsync(new Uri("/health/ready", UriKind.Relative));
+            if (probe.IsSuccessStatusCode || warmup.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                Assert.True(probe.IsSuccessStatusCode, "the host never became ready: " + await probe.Content.ReadAsStringAsync());
+                break;
+            }
+
+            await Task.Delay(100);
+        }
 
         // A few real jobs for the generator to aim at; valid bodies only ever use this small model pool,
         // so the run deploys at most a handful of tokens whatever the seed.
@@ -78,6 +90,14 @@ public sealed class FuzzTests(DevChainFixture fixture, ITestOutputHelper output)
             {
                 using var response = await client.SendAsync(request, ct);
                 var body = await response.Content.ReadAsByteArrayAsync(ct);
+                if (IsKestrelRejection(request, response, body))
+                {
+                    // Kestrel refuses a path holding an encoded NUL before any application code runs;
+                    // nothing can add a request id or envelope there. Counted apart, allowed only for that.
+                    statuses.AddOrUpdate(KestrelRejection, 1, (_, c) => c + 1);
+                    return;
+                }
+
                 statuses.AddOrUpdate((int)response.StatusCode, 1, (_, c) => c + 1);
                 if (Check(request, response, body) is { } problem)
                 {
@@ -97,7 +117,7 @@ public sealed class FuzzTests(DevChainFixture fixture, ITestOutputHelper output)
         });
         sw.Stop();
 
-        var table = string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(s.Key == 0 ? "closed" : s.Key.ToString(CultureInfo.InvariantCulture))}: {s.Value}"));
+        var table = string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key switch { 0 => "closed", KestrelRejection => "400 by Kestrel (encoded NUL in path)", _ => s.Key.ToString(CultureInfo.InvariantCulture) }}: {s.Value}"));
         output.WriteLine($"{count} requests in {sw.Elapsed.TotalSeconds:0.0} s ({count / sw.Elapsed.TotalSeconds:0} req/s); statuses {table}");
         Assert.True(failures.IsEmpty, $"fuzz seed {seed}: {failures.Count} failures (replay with FUZZ_SEED={seed}):\n{string.Join('\n', failures.Take(20))}");
         Assert.True(statuses.GetValueOrDefault(0) <= count / 100, $"fuzz seed {seed}: {statuses.GetValueOrDefault(0)} connections closed without an answer");
@@ -112,6 +132,12 @@ public sealed class FuzzTests(DevChainFixture fixture, ITestOutputHelper output)
         var job = await Api.WaitForAsync(apiClient, ComposedHost.ApiKey, jobs[0].ToString(), s => s.GetProperty("status").GetString() is "completed" or "failed", TimeSpan.FromSeconds(60));
         Assert.True(job.GetProperty("status").GetString() == "completed", $"fuzz seed {seed}: {job}");
     }
+
+    private const int KestrelRejection = 1400;
+
+    private static bool IsKestrelRejection(HttpRequestMessage request, HttpResponseMessage response, byte[] body) =>
+        response.StatusCode == HttpStatusCode.BadRequest && body.Length == 0 && !response.Headers.Contains("X-Request-Id")
+        && request.RequestUri!.AbsolutePath.Contains("%00", StringComparison.Ordinal);
 
     /// <summary>Why a response breaks the contract, or null.</summary>
     internal static string? Check(HttpRequestMessage request, HttpResponseMessage response, byte[] body)

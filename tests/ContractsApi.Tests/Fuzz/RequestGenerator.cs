@@ -42,7 +42,8 @@ internal sealed class RequestGenerator(int seed, RequestGenerator.Credentials cr
         var method = Pick(random, Methods);
         var path = Path(random);
         var query = random.Next(3) == 0 ? Query(random) : string.Empty;
-        if (!Uri.TryCreate(baseAddress, path + query, out var uri))
+        // Appended to the authority as text: combining would read "//x" as another host.
+        if (!Uri.TryCreate(baseAddress.GetLeftPart(UriPartial.Authority) + path + query, UriKind.Absolute, out var uri))
         {
             uri = new Uri(baseAddress, "/api/deployments?unparsable=1");
         }
