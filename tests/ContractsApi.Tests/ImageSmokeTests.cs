@@ -49,15 +49,38 @@ public sealed class ImageSmokeTests(PublishedApp app, DevChainFixture chain, ITe
 
     private async Task<ShellResult> PodmanAsync(params string[] args)
     {
-        // The sandbox forbids raising rlimits, which podman does by default for every container.
+        return await Shell.RunAsync("podman", args, _context, new Dictionary<string, string?> { ["CONTAINERS_CONF"] = await ContainersConfAsync() }, TimeSpan.FromMinutes(3));
+    }
+
+    /// <summary>
+    /// podman's settings for this test: the sandbox forbids raising rlimits, which podman does by default for
+    /// every container; and Debian's podman brings crun, which refuses to start containers on a host with
+    /// cgroups in hybrid mode ("crun: cgroups in hybrid mode not supported"), so runc (installed by
+    /// <c>./dev test</c>) runs them, with plain cgroupfs since there may be no systemd.
+    /// </summary>
+    private async Task<string> ContainersConfAsync()
+    {
         var conf = Path.Combine(_context, "containers.conf");
         if (!File.Exists(conf))
         {
-            await File.WriteAllTextAsync(conf, "[containers]\ndefault_ulimits = []\n");
+            var text = "[containers]\ndefault_ulimits = []\n\n[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n";
+            if (FindOnPath("runc") is { } runc)
+            {
+                text += $"runtime = \"runc\"\n\n[engine.runtimes]\nrunc = [\"{runc}\"]\n";
+            }
+
+            await File.WriteAllTextAsync(conf, text);
         }
 
-        return await Shell.RunAsync("podman", args, _context, new Dictionary<string, string?> { ["CONTAINERS_CONF"] = conf }, TimeSpan.FromMinutes(3));
+        return conf;
     }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Append("/usr/sbin")
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
 
     [Fact]
     public async Task Image_BuiltAndRun_HealthyAsAppuserUnderInitAndStopsCleanly()
@@ -141,10 +164,10 @@ public sealed class ImageSmokeTests(PublishedApp app, DevChainFixture chain, ITe
 
     public void Dispose()
     {
-        Shell.RunAsync("podman", ["rm", "-f", "--ignore", ContainerName]).GetAwaiter().GetResult();
+        PodmanAsync("rm", "-f", "--ignore", ContainerName).GetAwaiter().GetResult();
         foreach (var image in Enumerable.Reverse(_cleanup))
         {
-            Shell.RunAsync("podman", ["rmi", "-f", image]).GetAwaiter().GetResult();
+            PodmanAsync("rmi", "-f", image).GetAwaiter().GetResult();
         }
 
         Directory.Delete(_context, recursive: true);
