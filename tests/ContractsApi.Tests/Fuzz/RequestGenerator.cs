@@ -16,7 +16,12 @@ internal sealed class RequestGenerator(int seed, RequestGenerator.Credentials cr
     /// <summary>What the generator may use to get past authentication some of the time.</summary>
     internal sealed record Credentials(string ApiKey, string JwtSecret, IReadOnlyList<string> Addresses, IReadOnlyList<string> ModelPool, IReadOnlyList<Guid> KnownJobs);
 
-    private static readonly string[] Methods = ["GET", "GET", "GET", "POST", "POST", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "FUZZ", "get"];
+    // Weighted towards the API's own methods, so most requests get past routing to the handlers.
+    private static readonly string[] Methods =
+    [
+        "GET", "GET", "GET", "GET", "GET", "GET", "POST", "POST", "POST", "POST", "POST", "POST", "POST", "POST", "POST", "POST",
+        "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "FUZZ", "get",
+    ];
 
     private static readonly string[] Weird =
     [
@@ -40,7 +45,8 @@ internal sealed class RequestGenerator(int seed, RequestGenerator.Credentials cr
     {
         var random = new Random(HashCode.Combine(Seed, index));
         var method = Pick(random, Methods);
-        var path = Path(random);
+        // Most bodies go where they are read.
+        var path = method == "POST" && random.Next(10) < 7 ? "/api/deployments" : Path(random);
         var query = random.Next(3) == 0 ? Query(random) : string.Empty;
         // Appended to the authority as text: combining would read "//x" as another host.
         if (!Uri.TryCreate(baseAddress.GetLeftPart(UriPartial.Authority) + path + query, UriKind.Absolute, out var uri))
@@ -109,9 +115,9 @@ internal sealed class RequestGenerator(int seed, RequestGenerator.Credentials cr
 
     private void AddHeaders(Random random, HttpRequestMessage request)
     {
-        switch (random.Next(8))
+        switch (random.Next(9))
         {
-            case 0 or 1 or 2:
+            case 0 or 1 or 2 or 7:
                 request.Headers.TryAddWithoutValidation("X-API-Key", credentials.ApiKey);
                 break;
             case 3:
@@ -175,7 +181,7 @@ internal sealed class RequestGenerator(int seed, RequestGenerator.Credentials cr
 
     private (byte[] Body, string? ContentType) Body(Random random)
     {
-        var contentType = random.Next(12) == 0 ? null : Pick(random, ContentTypes);
+        var contentType = random.Next(10) < 6 ? "application/json" : random.Next(12) == 0 ? null : Pick(random, ContentTypes);
         var kind = random.Next(12);
         byte[] body = kind switch
         {
