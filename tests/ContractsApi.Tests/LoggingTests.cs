@@ -159,4 +159,43 @@ public sealed class LoggingTests
         Assert.False(Logging.SensitivePropertyEnricher.IsSensitive("TokenAddress"));
         Assert.False(Logging.SensitivePropertyEnricher.IsSensitive("ModelId"));
     }
+    [Theory]
+    [InlineData("hk_live_7f3a9c2e4b1d8f6a0c5e")]
+    [InlineData("p@ss word/with+odd\"chars\\and ünïcode")]
+    [InlineData("jwt-signing-secret-9d8c7b6a5f4e3d2c1b0a")]
+    public void RedactingSink_SecretInAnyEncodingOrOffset_IsRedacted(string secret)
+    {
+        var writer = new StringWriter();
+        var sink = new Logging.RedactingJsonSink(writer, new Serilog.Formatting.Compact.RenderedCompactJsonFormatter(), [secret]);
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(secret);
+        var forms = new List<string>
+        {
+            secret,
+            Uri.EscapeDataString(secret),
+            string.Concat(utf8.Select(b => "%" + b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))),
+            secret.Replace(" ", "+", StringComparison.Ordinal),
+        };
+        for (var offset = 0; offset < 3; offset++)
+        {
+            // The secret at every alignment inside a larger base64 blob, as in a JWT payload or a Basic credential.
+            var blob = System.Text.Encoding.UTF8.GetBytes(new string('x', offset) + secret + "-tail");
+            forms.Add(Convert.ToBase64String(blob));
+            forms.Add(Convert.ToBase64String(blob).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+        }
+
+        foreach (var form in forms)
+        {
+            sink.Emit(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, null,
+                new Serilog.Parsing.MessageTemplateParser().Parse("value {Value} end"),
+                [new LogEventProperty("Value", new ScalarValue("<" + form + ">"))]));
+        }
+
+        var text = writer.ToString();
+        Assert.Equal(forms.Count, text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        foreach (var form in forms)
+        {
+            var core = form.Length > 12 ? form[4..^4] : form;
+            Assert.DoesNotContain(core, text, StringComparison.Ordinal);
+        }
+    }
 }
