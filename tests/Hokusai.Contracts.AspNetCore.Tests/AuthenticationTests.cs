@@ -86,7 +86,8 @@ public sealed class AuthenticationTests
         using var response = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "user-42"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal($"jwt:{ApiHost.JwtIssuer.Length}:{ApiHost.JwtIssuer}:user-42", Assert.Single(host.Service.Queries).Owner);
+        var tag = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ApiHost.JwtIssuer)))[..12];
+        Assert.Equal($"jwt~{tag}~user-42", Assert.Single(host.Service.Queries).Owner);
     }
 
     [Theory]
@@ -127,8 +128,8 @@ public sealed class AuthenticationTests
 
         using var first = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "carol", issuer: "https://a.example"));
         using var second = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "carol", issuer: "https://b.example"));
-        // Issuer and subject are length-delimited, so shifting a ':' between them is yet another owner.
-        using var shifted = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "b.example:carol", issuer: "https:"));
+        // The issuer is a fixed-length tag, so moving text between issuer and subject is yet another owner.
+        using var shifted = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "b.example~carol", issuer: "https://a.example~"));
 
         Assert.All([first, second, shifted], r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.Equal(3, host.Service.Queries.Select(q => q.Owner).Distinct().Count());
@@ -143,7 +144,7 @@ public sealed class AuthenticationTests
         using var response = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", token);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.EndsWith(":mallory", Assert.Single(host.Service.Queries).Owner, StringComparison.Ordinal);
+        Assert.EndsWith("~mallory", Assert.Single(host.Service.Queries).Owner, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -155,7 +156,7 @@ public sealed class AuthenticationTests
         using var keyName = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Jwt.Create(subject: "alice"));
 
         Assert.Equal("dave", host.Service.Queries[0].Owner);
-        Assert.StartsWith("jwt:", host.Service.Queries[1].Owner, StringComparison.Ordinal);
+        Assert.StartsWith("jwt~", host.Service.Queries[1].Owner, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -282,7 +283,7 @@ public sealed class AuthenticationTests
         using var response = await host.WithBearerAsync(HttpMethod.Post, "/api/deployments", token, ApiHost.Body());
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.EndsWith(":user-7", Assert.Single(host.Service.Submissions).Owner, StringComparison.Ordinal);
+        Assert.EndsWith("~user-7", Assert.Single(host.Service.Submissions).Owner, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -150,6 +150,11 @@ public sealed class DeploymentEndpointsTests
     [InlineData("""{"modelId":"m","userAddress":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","metadata":{"whitepaper":"relative/path"}}""", "metadata.whitepaper")]
     [InlineData("""{"modelId":"m","userAddress":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","metadata":{"tags":{"a":1}}}""", "metadata.tags.a")]
     [InlineData("""["not","an","object"]""", "body")]
+    [InlineData("""{"modelId":"m\ud800","userAddress":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}""", "modelId")]
+    [InlineData("""{"modelId":"m","userAddress":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","metadata":{"description":"\udc00"}}""", "metadata.description")]
+    [InlineData("""{"modelId":"m","userAddress":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","callbackUrl":"https://\ud800.example/"}""", "callbackUrl")]
+    [InlineData("""{"modelId":"m","userAddress":"0x0000000000000000000000000000000000000000","initialSupply":"5"}""", "userAddress")]
+    [InlineData("""{"modelId":"m","userAddress":"0x0000000000000000000000000000000000000004"}""", "userAddress")]
     public async Task Create_InvalidField_Returns400ValidationErrorNamingField(string body, string field)
     {
         await using var host = await ApiHost.StartAsync();

@@ -81,7 +81,7 @@ public sealed class JwtAuthorityTests : IAsyncLifetime
         using var response = await host.WithBearerAsync(HttpMethod.Get, "/api/deployments", Rs256(_rsa));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal($"jwt:{_issuer.Length}:{_issuer}:oidc-user", Assert.Single(host.Service.Queries).Owner);
+        Assert.Equal($"jwt~{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(_issuer)))[..12]}~oidc-user", Assert.Single(host.Service.Queries).Owner);
     }
 
     [Fact]

@@ -199,7 +199,7 @@ public sealed class WebhookEndpointsTests
             {
                 Code = ErrorCodes.TransactionReverted,
                 Message = "reverted",
-                Details = "ModelAlreadyRegistered",
+                Details = new Dictionary<string, string> { ["revertReason"] = "ModelAlreadyRegistered" },
                 Suggestions = ["Use another model id."],
                 Timestamp = ApiHost.Now,
             },

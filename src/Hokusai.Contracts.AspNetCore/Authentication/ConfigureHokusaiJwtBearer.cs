@@ -35,7 +35,7 @@ internal sealed class ConfigureHokusaiJwtBearer(IOptions<HokusaiAuthenticationOp
     private static string Owner(HttpContext context, HokusaiAuthenticationOptions settings, ClaimsPrincipal principal, string subject)
     {
         if (settings.LegacyJwtOwners
-            && !subject.Contains(':', StringComparison.Ordinal)
+            && !subject.StartsWith(CallerIdentity.JwtPrefix, StringComparison.Ordinal)
             && context.RequestServices.GetService<ApiKeyRegistry>() is { } keys
             && !keys.IsKeyIdentity(subject))
         {

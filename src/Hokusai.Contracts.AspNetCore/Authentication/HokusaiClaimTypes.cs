@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Security.Claims;
 
 namespace Hokusai.Contracts.AspNetCore.Authentication;
@@ -26,14 +28,17 @@ internal static class HokusaiClaimTypes
 }
 
 /// <summary>
-/// The owner that jobs, idempotency keys, quotas and request limits are keyed by. Identities of
-/// different schemes can never be equal: an API key's owner is its name (or <c>key-</c> + hash), which
-/// never contains <c>:</c>; a JWT's owner is <c>jwt:&lt;length of iss&gt;:&lt;iss&gt;:&lt;sub&gt;</c>.
+/// The owner that jobs, idempotency keys, quotas, request limits and webhook settings are keyed by.
+/// Identities of different schemes can never be equal: an API key's owner is its name (or <c>key-</c> +
+/// hash), which never contains <c>~</c>; a JWT's owner is <c>jwt~&lt;issuer tag&gt;~&lt;sub&gt;</c>, the tag being
+/// the first 12 hex digits of the SHA-256 of <c>iss</c> (of the empty string when the token has none). The tag
+/// has a fixed length, so issuer and subject cannot be shifted into each other, and the form has no
+/// <c>:</c>, so it can name a caller in <c>WEBHOOK_SECRETS</c> and configuration keys.
 /// </summary>
 internal static class CallerIdentity
 {
     /// <summary>Prefix of JWT owners.</summary>
-    public const string JwtPrefix = "jwt:";
+    public const string JwtPrefix = "jwt~";
 
     public static string GetOwner(ClaimsPrincipal user) =>
         TryGetOwner(user)
@@ -42,11 +47,12 @@ internal static class CallerIdentity
     public static string? TryGetOwner(ClaimsPrincipal user) => user.FindFirst(HokusaiClaimTypes.Owner)?.Value;
 
     /// <summary>The owner of a JWT with issuer <paramref name="issuer"/> (null or empty when absent) and subject <paramref name="subject"/>.</summary>
-    public static string ForJwt(string? issuer, string subject)
-    {
-        issuer ??= string.Empty;
-        return string.Create(CultureInfo.InvariantCulture, $"{JwtPrefix}{issuer.Length}:{issuer}:{subject}");
-    }
+    public static string ForJwt(string? issuer, string subject) =>
+        string.Create(CultureInfo.InvariantCulture, $"{JwtPrefix}{IssuerTag(issuer)}~{subject}");
+
+    /// <summary>First 12 hex digits of the SHA-256 of <paramref name="issuer"/> (empty when null).</summary>
+    public static string IssuerTag(string? issuer) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(issuer ?? string.Empty)), 0, 6);
 
     /// <summary>Replaces any claim a token brought under the API's own prefix with <paramref name="claims"/>.</summary>
     public static void SetInternalClaims(ClaimsIdentity identity, params Claim[] claims)

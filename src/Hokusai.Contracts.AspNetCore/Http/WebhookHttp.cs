@@ -164,8 +164,17 @@ internal static class CallbackUrlValidator
     /// </summary>
     public static string? Read(JsonElement root, bool allowHttpToLoopback, bool callerHasSecret, List<FieldError> errors)
     {
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("callbackUrl", out var value) || value.ValueKind == JsonValueKind.Null)
+        JsonElement value;
+        try
         {
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("callbackUrl", out value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // A property name that is not valid Unicode; the request validator reports the body.
             return null;
         }
 
@@ -175,7 +184,12 @@ internal static class CallbackUrlValidator
             return null;
         }
 
-        var url = value.GetString()!.Trim();
+        // Not GetString(): a lone surrogate escape or invalid UTF-8 makes it throw, and that is the caller's error.
+        if (DeploymentRequestValidator.SafeString(value, "callbackUrl", errors)?.Trim() is not { } url)
+        {
+            return null;
+        }
+
         if (WebhookOptions.CheckUrl(url, allowHttpToLoopback) is { } problem)
         {
             errors.Add(new FieldError("callbackUrl", "callbackUrl " + problem));

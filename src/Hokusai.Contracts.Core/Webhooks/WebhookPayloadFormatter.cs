@@ -64,14 +64,14 @@ internal sealed class DefaultWebhookPayloadFormatter : IWebhookPayloadFormatter
                 w.WriteStartObject("error");
                 w.WriteString("code", e.Code);
                 w.WriteString("message", e.Message);
-                if (e.Details is { } details)
+                // Always an object, as in the API's error envelope: {} when there is nothing to add.
+                w.WriteStartObject("details");
+                foreach (var (name, value) in e.Details ?? new Dictionary<string, string>())
                 {
-                    w.WriteString("details", details);
+                    w.WriteString(name, value);
                 }
-                else
-                {
-                    w.WriteNull("details");
-                }
+
+                w.WriteEndObject();
 
                 w.WriteStartArray("suggestions");
                 foreach (var suggestion in e.Suggestions)

@@ -71,8 +71,10 @@ internal sealed class RequestGenerator(int seed, RequestGenerator.Credentials cr
         return request;
     }
 
-    private string Path(Random random) => random.Next(14) switch
+    private string Path(Random random) => random.Next(16) switch
     {
+        14 => $"/api/deployments/{Id(random)}/events" + (random.Next(2) == 0 ? "?limit=" + Escape(random, Pick(random, Weird)) : string.Empty),
+        15 => $"/api/deployments/{Id(random)}/events/{Id(random)}/redeliver",
         0 or 1 or 2 or 3 => "/api/deployments",
         4 => $"/api/deployments/{Id(random)}/status",
         5 => $"/api/deployments/{Id(random)}/cancel",
@@ -225,6 +227,9 @@ internal sealed class RequestGenerator(int seed, RequestGenerator.Credentials cr
             _ => $"{{\"tags\":{{{string.Join(',', Enumerable.Range(0, random.Next(0, 25)).Select(i => Quote(RandomText(random, random.Next(0, 70))) + ":" + JsonValue(random)))}}}}}",
         });
         Field("token", JsonValue(random));
+        Field("callbackUrl", Pick(random, [
+            Quote("https://hooks.example.test/h"), Quote("http://127.0.0.1:1/h"), Quote("https://169.254.169.254/latest"),
+            Quote("https://user:pw@example.test/"), Quote("javascript:alert(1)"), Quote("https://[::1]/x"), "\"https://\\ud800.test/\"", JsonValue(random)]));
         if (random.Next(5) == 0)
         {
             fields.Add(Quote(RandomText(random, 10)) + ":" + JsonValue(random));
