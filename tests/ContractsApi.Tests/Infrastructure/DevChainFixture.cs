@@ -28,7 +28,7 @@ public sealed class DevChainFixture : IAsyncLifetime
 /// <summary>The variables that point a published host at a chain (the names the original service reads).</summary>
 internal static class HostEnvironment
 {
-    /// <summary>The API key every host accepts (identity <c>ops</c>).</summary>
+    /// <summary>The API key every host accepts (identity <c>ops</c>, with the operator permission).</summary>
     public const string ApiKey = "hk_test_5b1e0c9a7d3f4e2a8c6b";
 
     public static Dictionary<string, string> For(DevChain chain, IReadOnlyDictionary<string, string>? extra = null)
@@ -41,6 +41,8 @@ internal static class HostEnvironment
             ["TOKEN_MANAGER_ADDRESS"] = chain.TokenManagerAddress,
             ["DEPLOYER_PRIVATE_KEY"] = chain.DeployerPrivateKey,
             ["VALID_API_KEYS"] = "ops:" + ApiKey,
+            // The operator key also reads /health/detailed.
+            ["ADMIN_API_KEYS"] = "ops:" + ApiKey,
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
