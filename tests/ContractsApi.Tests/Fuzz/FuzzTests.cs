@@ -18,7 +18,7 @@ namespace ContractsApi.Tests.Fuzz;
 /// is healthy. <c>FUZZ_SEED</c> replays a run and <c>FUZZ_REQUESTS</c> changes its size; the seed is
 /// printed, and every failure names it with the request's index.
 /// </summary>
-[Collection(EndToEndGroup.Name)]
+[Collection(FuzzGroup.Name)]
 public sealed class FuzzTests(DevChainFixture fixture, ITestOutputHelper output)
 {
     private const string JwtSecret = "fuzz-jwt-secret-0123456789abcdef0123456789";
@@ -185,4 +185,14 @@ public sealed class FuzzTests(DevChainFixture fixture, ITestOutputHelper output)
     }
 
     private static string Shorten(string text) => text.Length <= 160 ? text : text[..160] + "…";
+}
+
+/// <summary>
+/// The fuzz run saturates both cores for a few seconds; it runs alone, after the parallel collections, so it
+/// neither slows timing-sensitive tests nor is slowed by them. It gets an anvil of its own.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class FuzzGroup : ICollectionFixture<DevChainFixture>
+{
+    public const string Name = "fuzz";
 }
