@@ -116,7 +116,8 @@ public static class HokusaiApiServiceCollectionExtensions
         options.AdminRole = NonEmpty(configuration["JWT_ADMIN_ROLE"]) ?? options.AdminRole;
         if (NonEmpty(configuration["JWT_LEGACY_OWNERS"]) is { } legacy)
         {
-            // An unparsable value counts as off; the documented values are true and false.
+            // Kept for the validator, which stops start-up on anything but true or false.
+            options.LegacyJwtOwnersSetting = legacy;
             options.LegacyJwtOwners = bool.TryParse(legacy, out var on) && on;
         }
 

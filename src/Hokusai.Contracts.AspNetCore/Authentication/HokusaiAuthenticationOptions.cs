@@ -37,6 +37,9 @@ public sealed class HokusaiAuthenticationOptions
     /// </summary>
     public bool LegacyJwtOwners { get; set; }
 
+    /// <summary>The raw <c>JWT_LEGACY_OWNERS</c> value, when set, so a typo stops start-up instead of meaning false.</summary>
+    internal string? LegacyJwtOwnersSetting { get; set; }
+
     /// <summary>HS256 signing secret of JWTs (<c>JWT_SECRET</c>), at least 32 bytes. Never logged.</summary>
     public string? JwtSecret { get; set; }
 

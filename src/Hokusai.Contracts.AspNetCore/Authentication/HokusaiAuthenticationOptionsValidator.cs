@@ -29,6 +29,11 @@ internal sealed class HokusaiAuthenticationOptionsValidator : IValidateOptions<H
             failures.Add(adminError!);
         }
 
+        if (options.LegacyJwtOwnersSetting is { } legacy && !bool.TryParse(legacy, out _))
+        {
+            failures.Add("JWT_LEGACY_OWNERS must be true or false.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.AdminRole) || options.AdminRole.Any(char.IsWhiteSpace))
         {
             failures.Add("JWT_ADMIN_ROLE must be a non-empty role or scope name without spaces.");

@@ -17,6 +17,8 @@ public sealed class StartupFailureTests(PublishedApp app, DevChainFixture chain,
     [InlineData("TRUSTED_PROXIES", "the-balancer", "CIDR")]
     [InlineData("JWT_SECRET", "short", "at least 32 bytes")]
     [InlineData("ALLOWED_ORIGINS", "not a url", "absolute origins")]
+    [InlineData("JWT_LEGACY_OWNERS", "yes", "true or false")]
+    [InlineData("ADMIN_API_KEYS", "ops:short", "at least 16 characters")]
     public async Task BadSetting_OneLineNamingTheVariableAndRule_NonZeroExit(string variable, string value, string rule)
     {
         var (exit, stderr, stdout) = await RunAsync(new Dictionary<string, string> { [variable] = value });
