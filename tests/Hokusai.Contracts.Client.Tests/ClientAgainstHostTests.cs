@@ -109,6 +109,6 @@ public sealed class ClientAgainstHostTests(HostFixture fixture) : IClassFixture<
             Client.SubmitAsync(new CreateDeploymentRequest { ModelId = "client-bad", UserAddress = "0x1234" }));
 
         Assert.Equal(HokusaiErrorCodes.ValidationError, ex.Code);
-        Assert.Contains(ex.Error.Details!.Value.EnumerateArray(), d => d.GetProperty("field").GetString() == "userAddress");
+        Assert.Contains(ex.Error.Details!.Value.GetProperty("fields").EnumerateArray(), d => d.GetProperty("field").GetString() == "userAddress");
     }
 }
