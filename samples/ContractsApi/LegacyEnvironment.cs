@@ -37,6 +37,12 @@ internal static class LegacyEnvironment
     /// <summary>Each variable and the configuration key it sets (for messages that name a key).</summary>
     internal static IEnumerable<(string Variable, string Key)> Variables => Scalars;
 
+    private static readonly (string Variable, string Key)[] LeaseSettings =
+    [
+        ("SIGNER_LEASE_TTL", "HokusaiContracts:Redis:LeaseTtl"),
+        ("SIGNER_LEASE_RENEW_INTERVAL", "HokusaiContracts:Redis:LeaseRenewInterval"),
+    ];
+
     public static IConfigurationBuilder AddLegacyEnvironment(this IConfigurationBuilder builder, IDictionary? environment = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -53,6 +59,17 @@ internal static class LegacyEnvironment
             if (Get(variable) is { } value)
             {
                 mapped[key] = value;
+            }
+        }
+
+        // Signer lease timing, in seconds (fractions allowed): how long signing pauses when the owner dies.
+        foreach (var (variable, key) in LeaseSettings)
+        {
+            if (Get(variable) is { } seconds)
+            {
+                mapped[key] = double.TryParse(seconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0 && value <= 3600
+                    ? TimeSpan.FromSeconds(value).ToString("c", CultureInfo.InvariantCulture)
+                    : throw new InvalidOperationException($"{variable} must be a number of seconds greater than 0 (e.g. 10 or 2.5).");
             }
         }
 

@@ -20,7 +20,7 @@ return await StartupFailure.GuardAsync(async () =>
         .AddHokusaiApi(builder.Configuration);
     if (builder.Configuration["REDIS_URL"] is { Length: > 0 } redisUrl)
     {
-        contracts.AddRedis(redisUrl);
+        contracts.AddRedis(redisUrl, builder.Configuration.GetSection(RedisContractsOptions.SectionName).Bind);
     }
 
     var app = builder.Build();

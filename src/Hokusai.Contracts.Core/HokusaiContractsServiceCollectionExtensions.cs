@@ -62,6 +62,8 @@ public static class HokusaiContractsServiceCollectionExtensions
         services.TryAddSingleton<IDeploymentQuota, InMemoryDeploymentQuota>();
         services.TryAddSingleton<ISignerLeaseManager, InMemorySignerLeaseManager>();
         services.TryAddSingleton<IRequestRateLimiterFactory, InMemoryRequestRateLimiterFactory>();
+        services.TryAddSingleton<IDeploymentAcceptor, Hokusai.Contracts.Accept.StoreDeploymentAcceptor>();
+        services.TryAddSingleton<IModelTokenLookup, Hokusai.Contracts.Accept.ChainModelTokenLookup>();
 
         services.TryAddSingleton<IDeploymentService, DeploymentService>();
         services.TryAddSingleton<DeploymentProcessor>();

@@ -66,7 +66,7 @@ public static class HokusaiContractsRedisExtensions
     }
 
     /// <summary>
-    /// Every overload ends here. The store, queue, quota, signer lease and request limiter replace whatever is
+    /// Every overload ends here. The store, acceptor, queue, quota, signer lease and request limiter replace whatever is
     /// registered (the in-memory defaults), whether <c>AddHokusaiContracts</c> ran before or after: its
     /// <c>TryAdd</c> calls leave these in place.
     /// </summary>
@@ -120,7 +120,12 @@ public static class HokusaiContractsRedisExtensions
         services.TryAddSingleton(sp => new RedisRequestRateLimiterFactory(
             sp.GetRequiredService<RedisExecutor>(),
             sp.GetRequiredService<IOptionsMonitor<HokusaiContractsOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
             Logger<RedisRequestRateLimiterFactory>(sp)));
+        services.TryAddSingleton(sp => new RedisDeploymentAcceptor(
+            sp.GetRequiredService<RedisExecutor>(),
+            sp.GetRequiredService<IOptionsMonitor<HokusaiContractsOptions>>(),
+            sp.GetRequiredService<TimeProvider>()));
 
         Replace<IDeploymentStore, RedisDeploymentStore>(services);
         Replace<IWebhookOutbox, RedisWebhookOutbox>(services);
@@ -128,6 +133,7 @@ public static class HokusaiContractsRedisExtensions
         Replace<IDeploymentQuota, RedisDeploymentQuota>(services);
         Replace<ISignerLeaseManager, RedisSignerLeaseManager>(services);
         Replace<IRequestRateLimiterFactory, RedisRequestRateLimiterFactory>(services);
+        Replace<IDeploymentAcceptor, RedisDeploymentAcceptor>(services);
 
         if (!services.Any(descriptor => descriptor.ServiceType == typeof(RedisHealthCheckMarker)))
         {

@@ -42,11 +42,23 @@ public sealed class RedisContractsOptions
     /// </summary>
     public TimeSpan ClaimIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Pause between polls of an empty stream.</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// Safety poll of an idle replica's stream. Workers are woken by a message on every enqueue; this only bounds
+    /// how long a job waits when such a message was lost (e.g. during a reconnect). One poll per process.
+    /// </summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Time to live of a signer lease; it is renewed every third of it.</summary>
+    /// <summary>
+    /// Time to live of a signer lease (<c>SIGNER_LEASE_TTL</c> in the reference host): how long signing pauses
+    /// when its owner dies without releasing it.
+    /// </summary>
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How often the owner renews its signer lease (<c>SIGNER_LEASE_RENEW_INTERVAL</c>); a third of
+    /// <see cref="LeaseTtl"/> when unset, at most half of it.
+    /// </summary>
+    public TimeSpan? LeaseRenewInterval { get; set; }
 
     /// <summary>How long finished jobs are kept; when unset, <see cref="JobEngineOptions.Retention"/> applies.</summary>
     public TimeSpan? Retention { get; set; }
@@ -65,5 +77,5 @@ public sealed class RedisContractsOptions
 
     /// <summary>Returns a description without credentials.</summary>
     public override string ToString() =>
-        $"RedisContractsOptions {{ Configuration = {RedisConfiguration.Describe(Configuration)}, KeyPrefix = {KeyPrefix}, StreamName = {StreamName}, ConsumerGroup = {ConsumerGroup}, ClaimIdleTimeout = {ClaimIdleTimeout}, LeaseTtl = {LeaseTtl}, Retention = {Retention?.ToString() ?? "<job engine>"}, OperationTimeout = {OperationTimeout} }}";
+        $"RedisContractsOptions {{ Configuration = {RedisConfiguration.Describe(Configuration)}, KeyPrefix = {KeyPrefix}, StreamName = {StreamName}, ConsumerGroup = {ConsumerGroup}, ClaimIdleTimeout = {ClaimIdleTimeout}, LeaseTtl = {LeaseTtl}, LeaseRenewInterval = {LeaseRenewInterval?.ToString() ?? "<a third of the TTL>"}, Retention = {Retention?.ToString() ?? "<job engine>"}, OperationTimeout = {OperationTimeout} }}";
 }

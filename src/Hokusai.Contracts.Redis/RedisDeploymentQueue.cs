@@ -10,10 +10,19 @@ namespace Hokusai.Contracts.Redis;
 /// A durable queue on a Redis Stream read through one consumer group; every process is a consumer. An entry
 /// stays in the group's pending list until acknowledged; while this process holds it, a keep-alive resets its
 /// idle time, so only a dead consumer's entries go idle long enough for another replica to reclaim them.
+/// Idle workers do not poll: every enqueue publishes on a wake-up channel, and only one waiting worker per
+/// process keeps a slow safety poll (<see cref="RedisContractsOptions.PollInterval"/>) for a missed message.
 /// </summary>
 internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDisposable, IDisposable
 {
     private const string JobIdField = "jobId";
+
+    // KEYS: stream. ARGV: job id, wake channel. Queues the job and wakes idle workers of every replica.
+    private const string EnqueueScript = """
+        local id = redis.call('XADD', KEYS[1], '*', 'jobId', ARGV[1])
+        redis.call('PUBLISH', ARGV[2], '')
+        return id
+        """;
 
     // KEYS: stream. ARGV: group, entry id.
     private const string AcknowledgeScript = """
@@ -36,11 +45,11 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         return gone
         """;
 
-    // KEYS: stream. ARGV: group, consumer, idle (ms), entry ids. On shutdown: marks the entries this consumer
-    // still owns as idle for the full claim timeout, so another replica takes them over at once, and removes
-    // the consumer from the group when it owns nothing any more.
+    // KEYS: stream. ARGV: group, consumer, idle (ms), entry ids, wake channel. On shutdown: marks the entries this
+    // consumer still owns as idle for the full claim timeout, so another replica takes them over at once (woken
+    // now), and removes the consumer from the group when it owns nothing any more.
     private const string HandOverScript = """
-        for i = 4, #ARGV do
+        for i = 4, #ARGV - 1 do
           local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
           if pending[1] and pending[1][2] == ARGV[2] then
             redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
@@ -49,6 +58,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
           redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
         end
+        redis.call('PUBLISH', ARGV[#ARGV], '')
         return 1
         """;
 
@@ -76,6 +86,9 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
+    private readonly WakeSignal _wake;
+    private int _poller;
+    private long _nextReclaim;
     private Task? _keepAlive;
     private volatile bool _groupReady;
     // A string so concurrent workers read and write it atomically.
@@ -92,6 +105,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         _claimIdle = options.Value.ClaimIdleTimeout;
         _pollInterval = options.Value.PollInterval;
         _logger = logger;
+        _wake = new WakeSignal(redis, redis.Keys.WakeChannel);
     }
 
     /// <summary>This process's consumer name in the group.</summary>
@@ -101,51 +115,72 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
 
     public async ValueTask EnqueueAsync(Guid jobId, CancellationToken cancellationToken)
     {
-        await _redis.RunAsync(db => db.StreamAddAsync(_stream, JobIdField, jobId.ToString("D")), cancellationToken).ConfigureAwait(false);
+        await _redis.RunAsync(
+            db => db.ScriptEvaluateAsync(EnqueueScript, [_stream], [jobId.ToString("D"), _redis.Keys.WakeChannel.ToString()]),
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<QueueItem?> DequeueAsync(CancellationToken cancellationToken)
     {
         var failures = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        var poller = false;
+        try
         {
-            var delay = _pollInterval;
-            try
+            while (!cancellationToken.IsCancellationRequested)
             {
-                await PruneConsumersAsync(cancellationToken).ConfigureAwait(false);
-                var item = await TryReclaimAsync(cancellationToken).ConfigureAwait(false)
-                    ?? await TryReadNewAsync(cancellationToken).ConfigureAwait(false);
-                if (item is not null)
+                // Captured before looking, so a job queued while this worker reads still wakes it.
+                var signal = _wake.Current;
+                try
                 {
-                    Track(item.DeliveryId);
-                    return item;
+                    await _wake.EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
+                    await PruneConsumersAsync(cancellationToken).ConfigureAwait(false);
+                    var item = await TryReclaimAsync(cancellationToken).ConfigureAwait(false)
+                        ?? await TryReadNewAsync(cancellationToken).ConfigureAwait(false);
+                    if (item is not null)
+                    {
+                        Track(item.DeliveryId);
+                        return item;
+                    }
+
+                    failures = 0;
+
+                    // One waiting worker per process keeps the safety poll; the others wait for a wake-up alone.
+                    poller = poller || Interlocked.CompareExchange(ref _poller, 1, 0) == 0;
+                    await WakeSignal.WaitAsync(signal, poller ? _pollInterval : Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex) when (ex is StoreUnavailableException or RedisException)
+                {
+                    // The engine keeps waiting for work through an outage (or an unexpected server error); back off.
+                    failures++;
+                    LogDequeueFailed(_logger, ex);
                 }
 
-                failures = 0;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex) when (ex is StoreUnavailableException or RedisException)
-            {
-                // The engine keeps waiting for work through an outage (or an unexpected server error); back off.
-                failures++;
-                LogDequeueFailed(_logger, ex);
-                delay = TimeSpan.FromMilliseconds(Math.Min(250 * (1 << Math.Min(failures, 3)), 2000));
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * (1 << Math.Min(failures, 3)), 2000)), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
 
-            try
+            return null;
+        }
+        finally
+        {
+            if (poller)
             {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
+                // The other waiters have no timeout: wake them so one of them takes the safety poll over.
+                Volatile.Write(ref _poller, 0);
+                _wake.Wake();
             }
         }
-
-        return null;
     }
 
     public async ValueTask AcknowledgeAsync(QueueItem item, CancellationToken cancellationToken)
@@ -163,11 +198,24 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     {
         // XAUTOCLAIM inspects only a few pending entries per call; the cursor walks the whole pending list
         // across calls, so idle entries behind many live ones are still found.
+        // Nothing can be reclaimable before it sat idle for the claim timeout, so an idle walk is due only every
+        // quarter of it; a walk that found something, or has more to walk, goes on at once.
+        var now = Environment.TickCount64;
+        if (now < Interlocked.Read(ref _nextReclaim))
+        {
+            return null;
+        }
+
         var cursor = _reclaimCursor;
         var claimed = await WithGroupAsync(
             db => db.StreamAutoClaimAsync(_stream, _group, ConsumerName, (long)_claimIdle.TotalMilliseconds, cursor, 1),
             cancellationToken).ConfigureAwait(false);
         _reclaimCursor = claimed.NextStartId.IsNullOrEmpty ? "0-0" : claimed.NextStartId.ToString();
+        if (claimed.ClaimedEntries.Length == 0 && _reclaimCursor == "0-0")
+        {
+            Interlocked.Exchange(ref _nextReclaim, now + (long)(_claimIdle.TotalMilliseconds / 4));
+        }
+
         foreach (var entry in claimed.ClaimedEntries)
         {
             var pending = await _redis.RunAsync(
@@ -347,7 +395,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     {
         try
         {
-            RedisValue[] args = [_group, ConsumerName, (long)_claimIdle.TotalMilliseconds, .. _inFlight.Keys.Select(id => (RedisValue)id)];
+            RedisValue[] args = [_group, ConsumerName, (long)_claimIdle.TotalMilliseconds, .. _inFlight.Keys.Select(id => (RedisValue)id), _redis.Keys.WakeChannel.ToString()];
             await _redis.RunAsync(db => db.ScriptEvaluateAsync(HandOverScript, [_stream], args), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is StoreUnavailableException or RedisException)

@@ -6,7 +6,9 @@ namespace Hokusai.Contracts.Redis;
 
 /// <summary>
 /// One owner per signing key across replicas: a lease key set only when absent, with a fencing token from a
-/// counter that only grows. The owner renews it every third of its TTL; when renewal fails for a whole TTL
+/// counter that only grows. The owner renews it every <see cref="RedisContractsOptions.LeaseRenewInterval"/>
+/// (a third of its TTL by default); a waiting replica sleeps until the lease would lapse or a release is
+/// announced, so it costs Redis about one command per renewal interval; when renewal fails for a whole TTL
 /// (or finds another owner) <see cref="ISignerLease.Lost"/> fires. A new owner resynchronises its nonce from
 /// the chain's pending count, so a handover never reuses or skips a nonce.
 /// </summary>
@@ -35,15 +37,20 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
         return 0
         """;
 
-    // KEYS: lease. ARGV: value.
+    // KEYS: lease. ARGV: value, release channel. Announces the release so a waiting replica takes over at once.
     private const string ReleaseScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          redis.call('DEL', KEYS[1])
+          redis.call('PUBLISH', ARGV[2], '')
+          return 1
+        end
         return 0
         """;
 
-    private static readonly TimeSpan s_maxPoll = TimeSpan.FromMilliseconds(250);
     private readonly RedisExecutor _redis;
     private readonly TimeSpan _ttl;
+    private readonly TimeSpan _renewEvery;
+    private readonly WakeSignal _released;
     private readonly string _holderPrefix;
     private readonly ILogger _logger;
 
@@ -51,6 +58,8 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
     {
         _redis = redis;
         _ttl = options.Value.LeaseTtl;
+        _renewEvery = options.Value.LeaseRenewInterval ?? options.Value.LeaseTtl / 3;
+        _released = new WakeSignal(redis, redis.Keys.LeaseChannel);
         _holderPrefix = options.Value.ConsumerName ?? RedisDeploymentQueue.DefaultConsumerName();
         _logger = logger;
     }
@@ -66,8 +75,11 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
         {
             cancellationToken.ThrowIfCancellationRequested();
             TimeSpan delay;
+            var released = _released.Current;
             try
             {
+                // A waiting replica sleeps until the lease would expire, or until its owner announces the release.
+                await _released.EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
                 var started = TimeProvider.System.GetTimestamp();
                 var result = await _redis.RunAsync(
                     db => db.ScriptEvaluateAsync(AcquireScript, [leaseKey, fenceKey], [holder, (long)_ttl.TotalMilliseconds]),
@@ -86,8 +98,10 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
                     LogWaiting(_logger, signerAddress);
                 }
 
-                var left = TimeSpan.FromMilliseconds(Math.Max((long)parts[1], 10));
-                delay = left < s_maxPoll ? left : s_maxPoll;
+                // Just past the expiry the owner would have to miss: a live owner renews before it, so a waiting
+                // replica looks about once per renewal interval, and a crashed owner's lease is taken when it lapses.
+                var left = TimeSpan.FromMilliseconds(Math.Max((long)parts[1], 0) + 5);
+                delay = left < _ttl ? left : _ttl;
             }
             catch (StoreUnavailableException ex)
             {
@@ -96,7 +110,7 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
                 delay = TimeSpan.FromSeconds(1);
             }
 
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            await WakeSignal.WaitAsync(released, delay, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -136,7 +150,7 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
         private async Task RenewAsync()
         {
             var stopping = _stop.Token;
-            using var timer = new PeriodicTimer(_owner._ttl / 3);
+            using var timer = new PeriodicTimer(_owner._renewEvery);
             try
             {
                 while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false) && !_lost.IsCancellationRequested)
@@ -189,7 +203,7 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
             {
                 try
                 {
-                    await _owner._redis.RunAsync(db => db.ScriptEvaluateAsync(ReleaseScript, [_key], [_value]), CancellationToken.None).ConfigureAwait(false);
+                    await _owner._redis.RunAsync(db => db.ScriptEvaluateAsync(ReleaseScript, [_key], [_value, _owner._redis.Keys.LeaseChannel.ToString()]), CancellationToken.None).ConfigureAwait(false);
                     LogReleased(_owner._logger, FencingToken);
                 }
                 catch (StoreUnavailableException ex)

@@ -14,8 +14,15 @@ public interface IDeploymentStore
     /// </summary>
     Task<CreateJobResult> TryCreateAsync(DeploymentJob job, CancellationToken cancellationToken);
 
-    /// <summary>Reads a job, or null when unknown or expired.</summary>
+    /// <summary>Reads a job, or null when unknown or expired; with its signed transactions' raw bytes (the engine's read).</summary>
     Task<DeploymentJob?> GetAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads a job for status, listing and cancellation: like <see cref="GetAsync"/>, but a store may leave the
+    /// signed transactions' raw bytes out (<see cref="SentTransaction.RawTransaction"/> empty), since only the
+    /// engine re-broadcasts them. Never pass such a job to <see cref="TryUpdateAsync"/> expecting raw bytes to change.
+    /// </summary>
+    Task<DeploymentJob?> GetSummaryAsync(Guid id, CancellationToken cancellationToken) => GetAsync(id, cancellationToken);
 
     /// <summary>
     /// Replaces a job when the stored version equals <paramref name="job"/>'s version minus one.
@@ -25,7 +32,7 @@ public interface IDeploymentStore
     /// </summary>
     Task<bool> TryUpdateAsync(DeploymentJob job, CancellationToken cancellationToken);
 
-    /// <summary>Lists the owner's jobs, newest first.</summary>
+    /// <summary>Lists the owner's jobs, newest first, in O(page): items come without raw transaction bytes (as <see cref="GetSummaryAsync"/>).</summary>
     Task<DeploymentPage> ListAsync(string owner, DeploymentQuery query, CancellationToken cancellationToken);
 
     /// <summary>The id of the job that currently claims <paramref name="modelId"/>, if any.</summary>

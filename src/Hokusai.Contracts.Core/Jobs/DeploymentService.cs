@@ -6,9 +6,8 @@ namespace Hokusai.Contracts.Jobs;
 
 internal sealed partial class DeploymentService(
     IDeploymentStore store,
-    IDeploymentQueue queue,
-    IDeploymentQuota quota,
-    IChainClient chain,
+    IDeploymentAcceptor acceptor,
+    IModelTokenLookup tokens,
     TimeProvider timeProvider,
     ILogger<DeploymentService> logger) : IDeploymentService
 {
@@ -17,43 +16,17 @@ internal sealed partial class DeploymentService(
         ArgumentNullException.ThrowIfNull(submission);
         var request = submission.Request;
 
-        // A fast, non-atomic look at the model's claim first: it answers replays and conflicts without
-        // touching the quota or the chain. TryCreateAsync below re-checks atomically.
-        var claimed = await store.GetModelClaimAsync(request.ModelId, cancellationToken);
-        if (claimed is { } claimId && await store.GetAsync(claimId, cancellationToken) is { } claimant)
-        {
-            if (claimant.Owner == submission.Owner && submission.IdempotencyKey is not null
-                && claimant.IdempotencyKey == submission.IdempotencyKey)
-            {
-                return claimant.RequestHash == submission.RequestHash
-                    ? new SubmitResult(SubmitOutcome.Replayed, claimant)
-                    : new SubmitResult(SubmitOutcome.IdempotencyKeyReused, claimant);
-            }
-
-            return claimant.Status == DeploymentStatus.Completed
-                ? new SubmitResult(SubmitOutcome.TokenAlreadyExists, claimant, ExistingTokenAddress: claimant.TokenDetails?.TokenAddress)
-                : new SubmitResult(SubmitOutcome.DeploymentInProgress, claimant);
-        }
-
-        // The chain is the final authority: a model registered there has a token even if the store was wiped.
+        // The registry is the final authority: a model registered there has a token even if the store was wiped.
+        // The answer goes into the acceptor, which weighs it after the caller's own replay and the model's claim.
+        string? onChain = null;
         try
         {
-            if (await chain.GetRegisteredTokenAsync(request.ModelId, cancellationToken) is { } onChain)
-            {
-                return new SubmitResult(SubmitOutcome.TokenAlreadyExists, ExistingTokenAddress: onChain);
-            }
+            onChain = await tokens.GetRegisteredTokenAsync(request.ModelId, cancellationToken);
         }
         catch (ChainException ex) when (ex.IsTransient)
         {
             // Accept anyway: the engine checks the registry again before it deploys anything.
             LogChainCheckSkipped(logger, request.ModelId, ex.Message);
-        }
-
-        var decision = await quota.TryAcquireAsync(submission.Owner, cancellationToken);
-        if (!decision.Allowed)
-        {
-            ContractsTelemetry.QuotaRejection(decision.Window);
-            return new SubmitResult(SubmitOutcome.QuotaExceeded, Quota: decision);
         }
 
         var now = timeProvider.GetUtcNow();
@@ -71,48 +44,32 @@ internal sealed partial class DeploymentService(
             History = [new JobHistoryEntry(now, DeploymentStatus.Pending, DeploymentStep.Queued, "Accepted")],
         };
 
-        CreateJobResult created;
-        try
+        var accepted = await acceptor.AcceptAsync(job, onChain, cancellationToken);
+        switch (accepted.Outcome)
         {
-            created = await store.TryCreateAsync(job, cancellationToken);
+            case AcceptOutcome.Accepted:
+                ContractsTelemetry.DeploymentAccepted();
+                LogAccepted(logger, job.Id, request.ModelId, submission.Owner);
+                return new SubmitResult(SubmitOutcome.Accepted, job, accepted.Quota);
+            case AcceptOutcome.QuotaExceeded:
+                ContractsTelemetry.QuotaRejection(accepted.Quota?.Window ?? "none");
+                return new SubmitResult(SubmitOutcome.QuotaExceeded, Quota: accepted.Quota);
+            case AcceptOutcome.IdempotentReplay:
+                return new SubmitResult(SubmitOutcome.Replayed, accepted.Existing);
+            case AcceptOutcome.IdempotencyKeyReused:
+                return new SubmitResult(SubmitOutcome.IdempotencyKeyReused, accepted.Existing);
+            case AcceptOutcome.ModelAlreadyDeployed:
+                return new SubmitResult(SubmitOutcome.TokenAlreadyExists, accepted.Existing, ExistingTokenAddress: accepted.Existing?.TokenDetails?.TokenAddress);
+            case AcceptOutcome.RegisteredOnChain:
+                return new SubmitResult(SubmitOutcome.TokenAlreadyExists, ExistingTokenAddress: onChain);
+            default:
+                return new SubmitResult(SubmitOutcome.DeploymentInProgress, accepted.Existing);
         }
-        catch
-        {
-            await RefundQuietlyAsync(submission.Owner);
-            throw;
-        }
-
-        if (created.Outcome != CreateJobOutcome.Created)
-        {
-            await RefundQuietlyAsync(submission.Owner);
-            return created.Outcome switch
-            {
-                CreateJobOutcome.IdempotentReplay => new SubmitResult(SubmitOutcome.Replayed, created.Existing),
-                CreateJobOutcome.IdempotencyKeyReused => new SubmitResult(SubmitOutcome.IdempotencyKeyReused, created.Existing),
-                CreateJobOutcome.ModelAlreadyDeployed => new SubmitResult(SubmitOutcome.TokenAlreadyExists, created.Existing, ExistingTokenAddress: created.Existing?.TokenDetails?.TokenAddress),
-                _ => new SubmitResult(SubmitOutcome.DeploymentInProgress, created.Existing),
-            };
-        }
-
-        // The job is stored; if queueing fails the engine's recovery sweep still finds it, so the
-        // 202 stands. Failing here would leave the client unsure whether its job exists.
-        try
-        {
-            await queue.EnqueueAsync(job.Id, cancellationToken);
-        }
-        catch (Exception ex) when (ex is StoreUnavailableException or OperationCanceledException)
-        {
-            LogEnqueueDeferred(logger, job.Id, ex.Message);
-        }
-
-        ContractsTelemetry.DeploymentAccepted();
-        LogAccepted(logger, job.Id, request.ModelId, submission.Owner);
-        return new SubmitResult(SubmitOutcome.Accepted, job, decision);
     }
 
     public async Task<DeploymentJob?> GetAsync(string owner, Guid id, CancellationToken cancellationToken)
     {
-        var job = await store.GetAsync(id, cancellationToken);
+        var job = await store.GetSummaryAsync(id, cancellationToken);
         return job is not null && job.Owner == owner ? job : null;
     }
 
@@ -162,30 +119,12 @@ internal sealed partial class DeploymentService(
         return latest is null ? new CancelResult(CancelOutcome.NotFound) : new CancelResult(CancelOutcome.NotCancellable, latest);
     }
 
-    private async Task RefundQuietlyAsync(string owner)
-    {
-        try
-        {
-            await quota.RefundAsync(owner, CancellationToken.None);
-        }
-        catch (StoreUnavailableException ex)
-        {
-            LogRefundFailed(logger, ex.Message);
-        }
-    }
-
     [LoggerMessage(1, LogLevel.Information, "Accepted deployment {JobId} for model {ModelId} from {Owner}")]
     private static partial void LogAccepted(ILogger logger, Guid jobId, string modelId, string owner);
 
     [LoggerMessage(2, LogLevel.Warning, "On-chain duplicate check for model {ModelId} skipped: {Reason}")]
     private static partial void LogChainCheckSkipped(ILogger logger, string modelId, string reason);
 
-    [LoggerMessage(3, LogLevel.Warning, "Job {JobId} stored but not queued yet ({Reason}); the recovery sweep will queue it")]
-    private static partial void LogEnqueueDeferred(ILogger logger, Guid jobId, string reason);
-
     [LoggerMessage(4, LogLevel.Information, "Cancelled deployment {JobId}")]
     private static partial void LogCancelled(ILogger logger, Guid jobId);
-
-    [LoggerMessage(5, LogLevel.Warning, "Could not give back a quota unit: {Reason}")]
-    private static partial void LogRefundFailed(ILogger logger, string reason);
 }

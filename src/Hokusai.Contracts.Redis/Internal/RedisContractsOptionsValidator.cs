@@ -53,6 +53,20 @@ internal sealed class RedisContractsOptionsValidator(RedisConnectionSource sourc
         Positive(failures, nameof(options.ClaimIdleTimeout), options.ClaimIdleTimeout, TimeSpan.FromMilliseconds(30));
         Positive(failures, nameof(options.PollInterval), options.PollInterval, TimeSpan.FromMilliseconds(1));
         Positive(failures, nameof(options.LeaseTtl), options.LeaseTtl, TimeSpan.FromMilliseconds(30));
+        if (options.LeaseTtl > TimeSpan.FromMinutes(10))
+        {
+            failures.Add("Redis LeaseTtl (SIGNER_LEASE_TTL) must be at most 10 minutes: it is how long signing pauses when the owner dies.");
+        }
+
+        if (options.LeaseRenewInterval is { } renew)
+        {
+            Positive(failures, nameof(options.LeaseRenewInterval), renew, TimeSpan.FromMilliseconds(10));
+            if (renew > options.LeaseTtl / 2)
+            {
+                failures.Add("Redis LeaseRenewInterval (SIGNER_LEASE_RENEW_INTERVAL) must be at most half of LeaseTtl (SIGNER_LEASE_TTL), so a renewal can fail once without losing the lease.");
+            }
+        }
+
         Positive(failures, nameof(options.OperationTimeout), options.OperationTimeout, TimeSpan.FromMilliseconds(1));
         Positive(failures, nameof(options.HealthCheckTimeout), options.HealthCheckTimeout, TimeSpan.FromMilliseconds(1));
         if (options.HealthCheckTimeout > TimeSpan.FromSeconds(2))

@@ -5,7 +5,8 @@ namespace Hokusai.Contracts.Redis;
 
 /// <summary>
 /// The key layout. Everything a multi-key script touches lives under one hash tag (<see cref="Tagged"/>), so
-/// each script stays in one Redis Cluster slot; per-caller quota keys are single keys and spread freely.
+/// each script stays in one Redis Cluster slot (quotas included: the accept script counts them); only the
+/// request limiter's per-caller counters are single keys and spread freely.
 /// </summary>
 internal sealed class RedisKeys
 {
@@ -20,6 +21,8 @@ internal sealed class RedisKeys
         WebhookDue = Tagged + "webhook:due";
         WebhookPending = Tagged + "webhook:pending";
         StatusSets = Enum.GetValues<DeploymentStatus>().Select(status => (RedisKey)(Tagged + "status:" + status.ToWireValue())).ToArray();
+        WakeChannel = RedisChannel.Literal(Tagged + "wake");
+        LeaseChannel = RedisChannel.Literal(Tagged + "lease-released");
     }
 
     /// <summary>The configured prefix (e.g. <c>hokusai:contracts:</c>).</summary>
@@ -56,6 +59,29 @@ internal sealed class RedisKeys
 
     public RedisKey Owner(string owner) => Tagged + "owner:" + owner;
 
+    /// <summary>The owner's jobs of one status, by creation time (listing with a status filter).</summary>
+    public RedisKey OwnerStatus(string owner, DeploymentStatus status) => Tagged + "owner-status:" + status.ToWireValue() + ":" + owner;
+
+    /// <summary>The owner's indexes of every status, in <see cref="DeploymentStatus"/> order.</summary>
+    public RedisKey[] OwnerStatusSets(string owner) =>
+        Enum.GetValues<DeploymentStatus>().Select(status => OwnerStatus(owner, status)).ToArray();
+
+    /// <summary>The owner's finished jobs by expiry time, members <c>modelId|jobId</c>: listing prunes what expired.</summary>
+    public RedisKey OwnerExpiry(string owner) => Tagged + "owner-expiry:" + owner;
+
+    /// <summary>Prefix of the owner's per-model indexes; a script appends the model id (it has no <c>|</c>).</summary>
+    public string OwnerModelPrefix(string owner) =>
+        Tagged + "owner-model:" + owner.Length.ToString(CultureInfo.InvariantCulture) + ":" + owner + ":";
+
+    /// <summary>The owner's jobs of one model, by creation time (listing with a model filter).</summary>
+    public RedisKey OwnerModel(string owner, string modelId) => OwnerModelPrefix(owner) + modelId;
+
+    /// <summary>Channel on which every enqueue publishes, so idle workers wake without polling.</summary>
+    public RedisChannel WakeChannel { get; private init; }
+
+    /// <summary>Channel on which a released signer lease is announced, so a waiting replica takes it at once.</summary>
+    public RedisChannel LeaseChannel { get; private init; }
+
     public RedisKey Claim(string modelId) => Tagged + "claim:" + modelId;
 
     /// <summary>The owner's length goes first so no (owner, key) pair can spell another's key.</summary>
@@ -64,14 +90,16 @@ internal sealed class RedisKeys
 
     public RedisKey Status(DeploymentStatus status) => StatusSets[(int)status];
 
-    public RedisKey Quota(string caller) => Prefix + "quota:" + caller;
+    /// <summary>Under the shared tag, so the accept script counts the quota in the same slot as the job.</summary>
+    public RedisKey Quota(string caller) => Tagged + "quota:" + caller;
 
     public RedisKey SignerLease(string address) => Tagged + "signer:" + address.ToLowerInvariant() + ":lease";
 
     public RedisKey SignerFence(string address) => Tagged + "signer:" + address.ToLowerInvariant() + ":fence";
 
-    /// <summary>RedisRateLimiting wraps this in its own <c>rl:fw:{…}</c> key, hash tag included.</summary>
-    public string RateLimitPartition(string partitionKey) => Prefix + "rl:" + partitionKey;
+    /// <summary>The shared counter of one request-limit partition in one fixed window (a single key: any slot).</summary>
+    public RedisKey RateLimitWindow(string partitionKey, long window) =>
+        Prefix + "rl:" + window.ToString(CultureInfo.InvariantCulture) + ":" + partitionKey;
 
     internal static string ToTagged(string prefix)
     {
