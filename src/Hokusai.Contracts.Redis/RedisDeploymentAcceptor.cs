@@ -15,7 +15,7 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
     // ARGV: 1-10 as the create script, 11 token already registered on chain ('' for none), 12 now (ms),
     //       13 unique quota member, 14 window count n, then n (window ms, limit) pairs, then the wake channel.
     // Returns {'created', quota…}, {'quota', quota…}, {'onchain'}, or a conflict as the create script does.
-    private const string AcceptScript = RedisDeploymentStore.CreateFunctions + RedisDeploymentQuota.QuotaFunction + """
+    private const string AcceptScript = RedisDeploymentStore.CreateFunctions + "\n" + RedisDeploymentQuota.QuotaFunction + "\n" + """
         local conflict = conflicts()
         if conflict then return conflict end
         if ARGV[11] ~= '' then return {'onchain'} end

@@ -132,7 +132,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
                 var signal = _wake.Current;
                 try
                 {
-                    await _wake.EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
+                    _wake.EnsureSubscribed();
                     await PruneConsumersAsync(cancellationToken).ConfigureAwait(false);
                     var item = await TryReclaimAsync(cancellationToken).ConfigureAwait(false)
                         ?? await TryReadNewAsync(cancellationToken).ConfigureAwait(false);

@@ -56,7 +56,7 @@ internal sealed class RedisDeploymentQuota : IDeploymentQuota
         """;
 
     // KEYS: the caller's sorted set. ARGV: now (ms), unique member, window count, then (window ms, limit) pairs.
-    private const string AcquireScript = QuotaFunction + """
+    private const string AcquireScript = QuotaFunction + "\n" + """
         return take_quota(KEYS[1], tonumber(ARGV[1]), ARGV[2], read_windows(4, tonumber(ARGV[3])))
         """;
 

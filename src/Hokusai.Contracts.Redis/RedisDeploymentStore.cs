@@ -59,7 +59,7 @@ internal sealed class RedisDeploymentStore : IDeploymentStore
         end
         """;
 
-    private const string CreateScript = CreateFunctions + """
+    private const string CreateScript = CreateFunctions + "\n" + """
         local conflict = conflicts()
         if conflict then return conflict end
         write_job()

@@ -37,6 +37,7 @@ internal sealed partial class RedisRequestRateLimiterFactory : IRequestRateLimit
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private Task? _sync;
+    private bool _disposed;
 
     public RedisRequestRateLimiterFactory(RedisExecutor redis, IOptionsMonitor<HokusaiContractsOptions> options, TimeProvider time, ILogger<RedisRequestRateLimiterFactory> logger)
     {
@@ -78,7 +79,7 @@ internal sealed partial class RedisRequestRateLimiterFactory : IRequestRateLimit
     {
         lock (_gate)
         {
-            if (_sync is null && !_stopping.IsCancellationRequested)
+            if (_sync is null && !_disposed)
             {
                 _sync = Task.Run(() => SyncLoopAsync(_stopping.Token));
             }
@@ -106,6 +107,12 @@ internal sealed partial class RedisRequestRateLimiterFactory : IRequestRateLimit
         Task? sync;
         lock (_gate)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             sync = _sync;
         }
 

@@ -79,7 +79,7 @@ internal sealed partial class RedisSignerLeaseManager : ISignerLeaseManager
             try
             {
                 // A waiting replica sleeps until the lease would expire, or until its owner announces the release.
-                await _released.EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
+                _released.EnsureSubscribed();
                 var started = TimeProvider.System.GetTimestamp();
                 var result = await _redis.RunAsync(
                     db => db.ScriptEvaluateAsync(AcquireScript, [leaseKey, fenceKey], [holder, (long)_ttl.TotalMilliseconds]),

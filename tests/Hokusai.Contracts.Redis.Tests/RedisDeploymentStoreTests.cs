@@ -332,11 +332,12 @@ public sealed class RedisDeploymentStoreTests(RedisFixture redis) : IClassFixtur
         [
             app.Keys.Job(Guid.NewGuid()), app.Keys.Owner("alice:x"), app.Keys.Idempotency("alice", "k}{"), app.Keys.Claim("m"),
             app.Keys.Unfinished, app.Keys.Stream, app.Keys.SignerLease("0xAbC"), app.Keys.SignerFence("0xabc"), .. app.Keys.StatusSets,
+            app.Keys.Quota("alice"), .. app.Keys.OwnerStatusSets("alice:x"), app.Keys.OwnerExpiry("alice:x"), app.Keys.OwnerModel("alice:x", "m"),
         ];
 
         Assert.Single(keys.Select(key => multiplexer.HashSlot(key)).Distinct());
         Assert.StartsWith("{hokusai:contracts}:job:", (string)keys[0]!);
-        Assert.Equal("hokusai:contracts:quota:alice", (string)app.Keys.Quota("alice")!);
+        Assert.Equal("{hokusai:contracts}:quota:alice", (string)app.Keys.Quota("alice")!);
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)

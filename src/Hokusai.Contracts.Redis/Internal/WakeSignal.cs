@@ -19,25 +19,33 @@ internal sealed class WakeSignal(RedisExecutor redis, RedisChannel channel)
     public void Wake() =>
         Interlocked.Exchange(ref _current, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
-    /// <summary>Subscribes once per process (again after a failed attempt); the multiplexer resubscribes after reconnects.</summary>
-    public Task EnsureSubscribedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the subscription once per process (again after a failed attempt) without waiting for it: until it
+    /// is up, waiters rely on their safety timeout. The multiplexer resubscribes by itself after reconnects.
+    /// </summary>
+    public void EnsureSubscribed()
     {
         lock (_gate)
         {
             if (_subscribed is null || _subscribed.IsFaulted || _subscribed.IsCanceled)
             {
-                _subscribed = SubscribeAsync(cancellationToken);
+                _subscribed = SubscribeAsync();
             }
-
-            return _subscribed;
         }
     }
 
-    private async Task SubscribeAsync(CancellationToken cancellationToken)
+    private async Task SubscribeAsync()
     {
-        var multiplexer = await redis.Connection.GetAsync().ConfigureAwait(false);
-        await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, _) => Wake())
-            .WaitAsync(redis.Timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var multiplexer = await redis.Connection.GetAsync().ConfigureAwait(false);
+            await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, _) => Wake()).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisExecutor.IsUnavailable(ex) || ex is RedisException or ObjectDisposedException)
+        {
+            // Retried on the next wait; the safety timeout covers the meantime.
+            throw new StoreUnavailableException("Subscribing to the wake-up channel failed.", ex);
+        }
     }
 
     /// <summary>Waits for a wake-up after <paramref name="observed"/> was captured, or the timeout; false on timeout.</summary>
