@@ -14,10 +14,23 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
     // KEYS: 1-8 as the create script (RedisDeploymentStore.CreateFunctions), 9 the caller's quota set, 10 the stream.
     // ARGV: 1-10 as the create script, 11 token already registered on chain ('' for none), 12 now (ms),
     //       13 unique quota member, 14 window count n, then n (window ms, limit) pairs, then the wake channel.
+    // The order is the default acceptor's (StoreDeploymentAcceptor), so both backends answer alike: the model's
+    // claim (a replay of the claimant's own key first), the registry's answer, the quota, then the store's
+    // atomic create checks (idempotency key, claim), which give the quota unit back when they refuse.
     // Returns {'created', quota…}, {'quota', quota…}, {'onchain'}, or a conflict as the create script does.
     private const string AcceptScript = RedisDeploymentStore.CreateFunctions + "\n" + RedisDeploymentQuota.QuotaFunction + "\n" + """
-        local conflict = conflicts()
-        if conflict then return conflict end
+        local claim = redis.call('HGET', KEYS[4], 'jobId')
+        if claim then
+          local claimed = redis.call('HMGET', jobPrefix .. claim, 'data', 'status', 'owner', 'requestHash')
+          if claimed[1] then
+            if ARGV[9] == '1' and claimed[3] == ARGV[6] and redis.call('GET', KEYS[3]) == claim then
+              if claimed[4] == ARGV[7] then return {'replay', claimed[1]} end
+              return {'reused', claimed[1]}
+            end
+            if claimed[2] == 'completed' then return {'deployed', claimed[1]} end
+            if claimed[2] == 'pending' or claimed[2] == 'processing' then return {'inprogress', claimed[1]} end
+          end
+        end
         if ARGV[11] ~= '' then return {'onchain'} end
         local windows = tonumber(ARGV[14])
         local quota = {1}
@@ -27,6 +40,11 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
             table.insert(quota, 1, 'quota')
             return quota
           end
+        end
+        local conflict = conflicts()
+        if conflict then
+          if windows > 0 then redis.call('ZREM', KEYS[9], ARGV[13]) end
+          return conflict
         end
         write_job()
         redis.call('XADD', KEYS[10], '*', 'jobId', ARGV[1])

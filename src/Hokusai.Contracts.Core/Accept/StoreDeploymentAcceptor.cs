@@ -36,9 +36,6 @@ internal sealed partial class StoreDeploymentAcceptor(
             }
         }
 
-        // The store's atomic create checks the idempotency key only after this point, so a key whose job no longer
-        // holds the claim (failed or cancelled) replays here only while the quota and the chain allow a new job;
-        // a backend doing all of it at once may replay it first.
         if (tokenOnChain is not null)
         {
             return new AcceptResult(AcceptOutcome.RegisteredOnChain);
