@@ -16,6 +16,7 @@ namespace Hokusai.Contracts.Redis;
 internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDisposable, IDisposable
 {
     private const string JobIdField = "jobId";
+    private const string HandOverMessage = "handover";
 
     // KEYS: stream. ARGV: job id, wake channel. Queues the job and wakes idle workers of every replica.
     private const string EnqueueScript = """
@@ -58,7 +59,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
           redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
         end
-        redis.call('PUBLISH', ARGV[#ARGV], '')
+        redis.call('PUBLISH', ARGV[#ARGV], 'handover')
         return 1
         """;
 
@@ -105,7 +106,14 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         _claimIdle = options.Value.ClaimIdleTimeout;
         _pollInterval = options.Value.PollInterval;
         _logger = logger;
-        _wake = new WakeSignal(redis, redis.Keys.WakeChannel);
+        // A hand-over announces entries that are reclaimable now: the next read walks the pending list at once.
+        _wake = new WakeSignal(redis, redis.Keys.WakeChannel, message =>
+        {
+            if (message == HandOverMessage)
+            {
+                Interlocked.Exchange(ref _nextReclaim, 0);
+            }
+        });
     }
 
     /// <summary>This process's consumer name in the group.</summary>

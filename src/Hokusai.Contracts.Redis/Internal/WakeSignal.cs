@@ -8,7 +8,7 @@ namespace Hokusai.Contracts.Redis;
 /// in between completes the captured task, so none is missed. Messages can still be lost (a reconnect), which
 /// is why every waiter keeps a slow safety timeout.
 /// </summary>
-internal sealed class WakeSignal(RedisExecutor redis, RedisChannel channel)
+internal sealed class WakeSignal(RedisExecutor redis, RedisChannel channel, Action<RedisValue>? onMessage = null)
 {
     private TaskCompletionSource _current = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _subscribed;
@@ -39,7 +39,11 @@ internal sealed class WakeSignal(RedisExecutor redis, RedisChannel channel)
         try
         {
             var multiplexer = await redis.Connection.GetAsync().ConfigureAwait(false);
-            await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, _) => Wake()).ConfigureAwait(false);
+            await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, message) =>
+            {
+                onMessage?.Invoke(message);
+                Wake();
+            }).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisExecutor.IsUnavailable(ex) || ex is RedisException or ObjectDisposedException)
         {

@@ -13,7 +13,7 @@ namespace ContractsApi.Tests.Replicas;
 /// deployments over many callers instead. The general request limit stays on (through Redis) but high
 /// enough for status polling.
 /// </summary>
-public sealed class ReplicaCluster : IAsyncLifetime
+public class ReplicaCluster : IAsyncLifetime
 {
     private const int CallerCount = 60;
     private readonly PublishedApp _app = new();
@@ -22,7 +22,13 @@ public sealed class ReplicaCluster : IAsyncLifetime
     private int _nextCaller;
     private int _nextModel;
 
-    internal RedisServer Redis { get; private set; } = null!;
+    internal IRedisUnderTest Redis { get; private set; } = null!;
+
+    /// <summary>Starts the Redis both hosts share.</summary>
+    internal virtual async Task<IRedisUnderTest> StartRedisAsync() => new StandaloneRedis(await RedisServer.StartAsync());
+
+    /// <summary>Settings both hosts get on top of the common ones.</summary>
+    internal virtual IReadOnlyDictionary<string, string> ExtraEnvironment { get; } = new Dictionary<string, string>();
 
     internal DevChain Chain { get; private set; } = null!;
 
@@ -39,7 +45,7 @@ public sealed class ReplicaCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var publish = _app.InitializeAsync();
-        Redis = await RedisServer.StartAsync();
+        Redis = await StartRedisAsync();
         Chain = await DevChain.StartAsync(null, CancellationToken.None);
         await publish;
         for (var i = 0; i < CallerCount; i++)
@@ -107,23 +113,33 @@ public sealed class ReplicaCluster : IAsyncLifetime
         return null;
     }
 
-    /// <summary>GET over plain RESP, so the tests read Redis without the code under test.</summary>
+    /// <summary>GET over plain RESP, so the tests read Redis without the code under test (on a cluster: from the node serving it).</summary>
     internal async Task<string?> RedisGetAsync(string key)
     {
-        using var client = new System.Net.Sockets.TcpClient();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        await client.ConnectAsync(System.Net.IPAddress.Loopback, Redis.Port, timeout.Token);
-        var stream = client.GetStream();
-        var keyBytes = Encoding.UTF8.GetByteCount(key);
-        await stream.WriteAsync(Encoding.UTF8.GetBytes($"*2\r\n$3\r\nGET\r\n${keyBytes}\r\n{key}\r\n"), timeout.Token);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        var header = await reader.ReadLineAsync(timeout.Token) ?? throw new IOException("no reply");
-        return header switch
+        foreach (var port in Redis.Ports)
         {
-            "$-1" => null,
-            ['$', ..] => await reader.ReadLineAsync(timeout.Token),
-            _ => throw new IOException("unexpected reply " + header),
-        };
+            using var client = new System.Net.Sockets.TcpClient();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await client.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
+            var stream = client.GetStream();
+            var keyBytes = Encoding.UTF8.GetByteCount(key);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes($"*2\r\n$3\r\nGET\r\n${keyBytes}\r\n{key}\r\n"), timeout.Token);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var header = await reader.ReadLineAsync(timeout.Token) ?? throw new IOException("no reply");
+            switch (header)
+            {
+                case "$-1":
+                    return null;
+                case ['$', ..]:
+                    return await reader.ReadLineAsync(timeout.Token);
+                case ['-', 'M', 'O', 'V', 'E', 'D', ..]:
+                    continue;
+                default:
+                    throw new IOException("unexpected reply " + header);
+            }
+        }
+
+        throw new IOException("no node serves " + key);
     }
 
     /// <summary>Lines of both hosts' output that report a nonce conflict, from the given log offsets on.</summary>
@@ -200,6 +216,11 @@ public sealed class ReplicaCluster : IAsyncLifetime
             ["RATE_LIMIT_PER_MINUTE"] = "1000000",
             ["LOG_LEVEL"] = "info",
         };
+        foreach (var (name, value) in ExtraEnvironment)
+        {
+            env[name] = value;
+        }
+
         var host = PublishedHost.Start(_app.Directory, env);
         _hosts[index] = host;
         await host.WaitForAsync("/health/ready", TimeSpan.FromSeconds(60));
@@ -237,4 +258,81 @@ internal sealed record Caller(string Name, string Key);
 public sealed class ReplicaGroup : ICollectionFixture<ReplicaCluster>
 {
     public const string Name = "two replicas";
+}
+
+/// <summary>
+/// The same shape on a three-master Redis Cluster (AOF, fsync always), with a short signer lease
+/// (<c>SIGNER_LEASE_TTL=3</c>, renewed every second) so the handover pause after a kill is measured too.
+/// "Redis" in the scenarios is the master serving the store's hash tag.
+/// </summary>
+public sealed class ClusterReplicaCluster : ReplicaCluster
+{
+    internal override async Task<IRedisUnderTest> StartRedisAsync()
+    {
+        var cluster = await RedisCluster.StartAsync();
+        return new ClusteredRedis(cluster, await cluster.MasterOfAsync("{hokusai:contracts}:queue"));
+    }
+
+    internal override IReadOnlyDictionary<string, string> ExtraEnvironment { get; } = new Dictionary<string, string>
+    {
+        ["SIGNER_LEASE_TTL"] = "3",
+        ["SIGNER_LEASE_RENEW_INTERVAL"] = "1",
+    };
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterReplicaGroup : ICollectionFixture<ClusterReplicaCluster>
+{
+    public const string Name = "two replicas on a Redis Cluster";
+}
+
+/// <summary>The Redis the replica scenarios freeze, kill and restart.</summary>
+internal interface IRedisUnderTest : IAsyncDisposable
+{
+    string Url { get; }
+
+    IReadOnlyList<int> Ports { get; }
+
+    Task PauseAsync();
+
+    Task ResumeAsync();
+
+    Task StopAsync();
+
+    /// <summary>Starts it again on the same port(s): empty for the standalone test server, from AOF for the cluster.</summary>
+    Task RestartAsync();
+}
+
+internal sealed class StandaloneRedis(RedisServer server) : IRedisUnderTest
+{
+    public string Url => server.Url;
+
+    public IReadOnlyList<int> Ports => [server.Port];
+
+    public Task PauseAsync() => server.PauseAsync();
+
+    public Task ResumeAsync() => server.ResumeAsync();
+
+    public Task StopAsync() => server.StopAsync();
+
+    public Task RestartAsync() => server.RestartAsync();
+
+    public ValueTask DisposeAsync() => server.DisposeAsync();
+}
+
+internal sealed class ClusteredRedis(RedisCluster cluster, int master) : IRedisUnderTest
+{
+    public string Url => cluster.Url;
+
+    public IReadOnlyList<int> Ports => cluster.Ports;
+
+    public Task PauseAsync() => cluster.PauseAsync(master);
+
+    public Task ResumeAsync() => cluster.ResumeAsync(master);
+
+    public Task StopAsync() => cluster.KillAsync(master);
+
+    public Task RestartAsync() => cluster.StartAsync(master);
+
+    public ValueTask DisposeAsync() => cluster.DisposeAsync();
 }

@@ -6,12 +6,19 @@ using Xunit.Abstractions;
 
 namespace ContractsApi.Tests.Replicas;
 
+/// <summary>Two published host processes on one standalone Redis (the default 10 s signer lease).</summary>
+[Collection(ReplicaGroup.Name)]
+public sealed class TwoReplicaTests(ReplicaCluster cluster, ITestOutputHelper output) : ReplicaScenarios(cluster, output);
+
+/// <summary>The same scenarios on a three-master Redis Cluster, with a 3 s signer lease.</summary>
+[Collection(ClusterReplicaGroup.Name)]
+public sealed class ClusterTwoReplicaTests(ClusterReplicaCluster cluster, ITestOutputHelper output) : ReplicaScenarios(cluster, output);
+
 /// <summary>
-/// The end-to-end scenarios: two published host processes on one Redis, one anvil and one
+/// The end-to-end scenarios: two published host processes on one Redis, one anvil and one
 /// deployer key, driven over real HTTP and checked on chain with plain JSON-RPC.
 /// </summary>
-[Collection(ReplicaGroup.Name)]
-public sealed class TwoReplicaTests(ReplicaCluster cluster, ITestOutputHelper output)
+public abstract class ReplicaScenarios(ReplicaCluster cluster, ITestOutputHelper output)
 {
     private static readonly TimeSpan s_completion = TimeSpan.FromSeconds(90);
 
@@ -255,12 +262,31 @@ public sealed class TwoReplicaTests(ReplicaCluster cluster, ITestOutputHelper ou
         var killed = Stopwatch.StartNew();
         Assert.NotNull(await hosts[owner].WaitForExitAsync(TimeSpan.FromSeconds(10)));
 
+        // The signing pause: from the kill until the survivor's first new transaction reaches the chain.
+        long atKill;
+        using (var pauseProbe = new ChainProbe(cluster.Chain.RpcUrl))
+        {
+            atKill = await pauseProbe.TransactionCountAsync(cluster.Chain.DeployerAddress);
+        }
+
+        var pause = Task.Run(async () =>
+        {
+            using var probe = new ChainProbe(cluster.Chain.RpcUrl);
+            while (killed.Elapsed < s_completion && await probe.TransactionCountAsync(cluster.Chain.DeployerAddress) <= atKill)
+            {
+                await Task.Delay(50);
+            }
+
+            return killed.Elapsed;
+        });
+
         var jobs = await cluster.Api.WaitForFinalAsync([survivor], callers, accepted, s_completion, () => cluster.Tail());
         var takeover = killed.Elapsed;
         Assert.All(jobs.Values, j => Assert.True(j.Status == "completed", $"{j.ModelId}: {j.Status} {j.ErrorCode}"));
         Assert.Equal(1 - owner, await cluster.SignerOwnerAsync());
         await AssertOnChainAsync(before, jobs.Values);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"owner killed; the other replica completed all 10 jobs {takeover.TotalSeconds:0.0} s later"));
+        var paused = await pause;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"owner killed; the other replica signed again {paused.TotalSeconds:0.0} s later and completed all 10 jobs {takeover.TotalSeconds:0.0} s later"));
     }
 
     private async Task<Guid> PostUntilAcceptedAsync(PublishedHost host, Caller caller, string tag)
