@@ -13,6 +13,11 @@ using Hokusai.Contracts.Testing;
 //   2. two instances on one Redis, one chain, one deployer key: D deployments split across both →
 //      wall time until all are completed, deployments/s, and the deployer's nonce check.
 // Usage: dotnet run -c Release --project bench/Hokusai.Contracts.LoadTest -- [--requests 2000] [--concurrency 32] [--deployments 40]
+// Other modes (one per run):
+//   --wrk [--duration 15]  wrk -t2 -c32 on POST /api/deployments and GET …/status of one host (signer lease held
+//                          elsewhere, so only HTTP is measured): req/s, p50/p99 and the POST/GET ratio. Needs wrk
+//                          (bench/http-load.sh installs it).
+//   --idle [60]            two idle replicas on one Redis: commands each sends per second, counted with MONITOR.
 var requests = Option("--requests", 2000);
 var concurrency = Option("--concurrency", 32);
 var deployments = Option("--deployments", 40);
@@ -22,6 +27,15 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Hokusai.Contract
 var hostDll = FindHost();
 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
 var user = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"; // anvil account 1
+if (System.Environment.GetCommandLineArgs().Contains("--wrk"))
+{
+    return await WrkAsync(Option("--duration", 15));
+}
+
+if (System.Environment.GetCommandLineArgs().Contains("--idle"))
+{
+    return await IdleAsync(Option("--idle", 60));
+}
 
 // 1. Accepted POSTs per second on one instance with Redis.
 {
@@ -97,6 +111,156 @@ var user = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"; // anvil account 1
 }
 
 return 0;
+
+// wrk on one host: POST (distinct models) then GET status of one job, same host, same run.
+async Task<int> WrkAsync(int seconds)
+{
+    await using var redis = await RedisServer.StartAsync();
+    await using var chain = await DevChain.StartAsync(null, CancellationToken.None);
+    var caller = new Caller("wrk", "wrk-key-0123456789abcdef0123");
+    // The signer lease is held by "someone else", so this host only serves HTTP and never signs.
+    await RedisCliAsync(redis, "SET", "{hokusai:contracts}:signer:" + chain.DeployerAddress.ToLowerInvariant() + ":lease", "elsewhere|1", "PX", "86400000");
+    await using var host = await Host.StartAsync(hostDll, HostEnvironment(redis, chain, [caller], new()
+    {
+        ["QUOTA_PER_HOUR"] = "1000000000",
+        ["QUOTA_PER_DAY"] = "1000000000",
+        ["RATE_LIMIT_PER_MINUTE"] = "1000000000",
+        ["LOG_LEVEL"] = "warn",
+    }));
+    var (status, jobId) = await PostAsync(host, caller, "wrk-status-" + Guid.NewGuid().ToString("N")[..8]);
+    if (status != HttpStatusCode.Accepted)
+    {
+        Console.WriteLine("could not create the job to poll: " + status);
+        return 1;
+    }
+
+    var script = Path.Combine(Path.GetTempPath(), $"hokusai-wrk-{Guid.NewGuid():N}.lua");
+    await File.WriteAllTextAsync(script, $$"""
+        -- Every request a model id of its own: the thread's random tag plus a counter.
+        local counter = 0
+        function setup(thread) thread:set("tag", tostring(math.random(1, 1000000000))) end
+        request = function()
+          counter = counter + 1
+          local body = '{"modelId":"w' .. tag .. '-' .. counter .. '","userAddress":"{{user}}"}'
+          return wrk.format("POST", "/api/deployments", {["Content-Type"] = "application/json", ["X-API-Key"] = "{{caller.Key}}"}, body)
+        end
+        """);
+    try
+    {
+        var statusUrl = new Uri(host.BaseAddress, $"api/deployments/{jobId}/status").ToString();
+        string[] common = ["-t2", "-c32", "--latency"];
+        string[] keyHeader = ["-H", "X-API-Key: " + caller.Key];
+        await WrkRunAsync([.. common, "-d3s", "-s", script, host.BaseAddress.ToString()]); // warm-up
+        await WrkRunAsync([.. common, "-d3s", .. keyHeader, statusUrl]);
+        var post = await WrkRunAsync([.. common, $"-d{seconds}s", "-s", script, host.BaseAddress.ToString()]);
+        var get = await WrkRunAsync([.. common, $"-d{seconds}s", .. keyHeader, statusUrl]);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"wrk -t2 -c32, {seconds} s each, one host: POST {post.Rps:0} req/s (p50 {post.P50}, p99 {post.P99}, non-2xx {post.Errors}); GET status {get.Rps:0} req/s (p50 {get.P50}, p99 {get.P99}, non-2xx {get.Errors}); POST = {100 * post.Rps / get.Rps:0} % of GET status"));
+        return 0;
+    }
+    finally
+    {
+        File.Delete(script);
+    }
+}
+
+async Task<(double Rps, string P50, string P99, long Errors)> WrkRunAsync(string[] args)
+{
+    var psi = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    foreach (var arg in args)
+    {
+        psi.ArgumentList.Add(arg);
+    }
+
+    using var process = Process.Start(psi) ?? throw new InvalidOperationException("wrk did not start (bench/http-load.sh installs it)");
+    var text = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+    await process.WaitForExitAsync();
+    string Line(string start) => text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(start, StringComparison.Ordinal)) ?? string.Empty;
+    var rps = double.Parse(Line("Requests/sec:").Split(':', StringSplitOptions.TrimEntries)[1], CultureInfo.InvariantCulture);
+    var errors = Line("Non-2xx or 3xx responses:") is { Length: > 0 } non2xx ? long.Parse(non2xx.Split(':', StringSplitOptions.TrimEntries)[1], CultureInfo.InvariantCulture) : 0;
+    return (rps, Line("50%").Split(' ', StringSplitOptions.RemoveEmptyEntries).Last(), Line("99%").Split(' ', StringSplitOptions.RemoveEmptyEntries).Last(), errors);
+}
+
+// Two idle replicas (one owns the signer, one waits for it): Redis commands each sends, over a MONITOR window.
+async Task<int> IdleAsync(int seconds)
+{
+    await using var redis = await RedisServer.StartAsync();
+    await using var chain = await DevChain.StartAsync(null, CancellationToken.None);
+    var env = HostEnvironment(redis, chain, [new Caller("idle", "idle-key-0123456789abcdef")], new() { ["LOG_LEVEL"] = "warn" });
+    await using var a = await Host.StartAsync(hostDll, env);
+    await using var b = await Host.StartAsync(hostDll, env);
+    await Task.Delay(TimeSpan.FromSeconds(5)); // past start-up: lease taken, workers waiting
+
+    var psi = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, UseShellExecute = false };
+    foreach (var arg in new[] { "-p", redis.Port.ToString(CultureInfo.InvariantCulture), "monitor" })
+    {
+        psi.ArgumentList.Add(arg);
+    }
+
+    var lines = new List<string>();
+    using var monitor = Process.Start(psi)!;
+    monitor.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (lines) { lines.Add(e.Data); } } };
+    monitor.BeginOutputReadLine();
+    await Task.Delay(TimeSpan.FromSeconds(seconds));
+    monitor.Kill();
+    await monitor.WaitForExitAsync();
+
+    // Which connection belongs to which replica: the process that owns the client's local port.
+    var owners = await ConnectionOwnersAsync(redis.Port);
+    string[] snapshot;
+    lock (lines)
+    {
+        snapshot = [.. lines];
+    }
+
+    var sent = snapshot.Where(l => l.Contains(" [0 127.0.0.1:", StringComparison.Ordinal)).ToArray();
+    var scripted = snapshot.Count(l => l.Contains(" [0 lua]", StringComparison.Ordinal));
+    foreach (var (host, name) in new[] { (a, "replica A"), (b, "replica B") })
+    {
+        var mine = sent.Where(l => owners.TryGetValue(l.Split("127.0.0.1:")[1].Split(']')[0], out var pid) && pid == host.ProcessId).ToArray();
+        var commands = mine.Select(l => l.Split('"')[1].ToUpperInvariant()).GroupBy(c => c).OrderByDescending(g => g.Count()).Select(g => $"{g.Key}×{g.Count()}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {mine.Length} commands in {seconds} s = {mine.Length / (double)seconds:0.00}/s ({string.Join(", ", commands)})"));
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"both: {sent.Length} commands sent ({sent.Length / (double)seconds:0.00}/s), {scripted} run inside scripts"));
+    return 0;
+}
+
+static async Task<Dictionary<string, int>> ConnectionOwnersAsync(int redisPort)
+{
+    var psi = new ProcessStartInfo("ss", ["-tnpH", "dst", "127.0.0.1:" + redisPort.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardOutput = true, UseShellExecute = false };
+    using var process = Process.Start(psi)!;
+    var text = await process.StandardOutput.ReadToEndAsync();
+    await process.WaitForExitAsync();
+    var owners = new Dictionary<string, int>(StringComparer.Ordinal);
+    foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+    {
+        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var local = parts.FirstOrDefault(p => p.StartsWith("127.0.0.1:", StringComparison.Ordinal));
+        var pid = line.Split("pid=").ElementAtOrDefault(1)?.Split(',')[0];
+        if (local is not null && int.TryParse(pid, CultureInfo.InvariantCulture, out var id))
+        {
+            owners[local["127.0.0.1:".Length..]] = id;
+        }
+    }
+
+    return owners;
+}
+
+static async Task RedisCliAsync(RedisServer redis, params string[] args)
+{
+    var psi = new ProcessStartInfo("redis-cli") { UseShellExecute = false, RedirectStandardOutput = true };
+    psi.ArgumentList.Add("-p");
+    psi.ArgumentList.Add(redis.Port.ToString(CultureInfo.InvariantCulture));
+    foreach (var arg in args)
+    {
+        psi.ArgumentList.Add(arg);
+    }
+
+    using var process = Process.Start(psi)!;
+    await process.StandardOutput.ReadToEndAsync();
+    await process.WaitForExitAsync();
+}
 
 async Task<(TimeSpan Elapsed, double[] LatenciesMs, HttpStatusCode[] Statuses)> PostManyAsync(Host host, Caller caller, string prefix, int count, int parallel)
 {
@@ -216,6 +380,8 @@ internal sealed class Host : IAsyncDisposable
     }
 
     public Uri BaseAddress { get; }
+
+    public int ProcessId => _process.Id;
 
     public string Output { get { lock (_output) { return _output.ToString(); } } }
 

@@ -82,6 +82,34 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
+    public async Task AcceptAsync_RedisFrozenPastTheTimeout_WritesNothingWhenItResumes()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.ConnectionString);
+        var acceptor = app.Provider.GetRequiredService<IDeploymentAcceptor>();
+        Assert.Equal(AcceptOutcome.Accepted, (await acceptor.AcceptAsync(Jobs.New(model: "before"), null, CancellationToken.None)).Outcome);
+
+        await server.PauseAsync();
+        try
+        {
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => acceptor.AcceptAsync(Jobs.New(model: "frozen"), null, CancellationToken.None));
+            await Task.Delay(1_000); // frozen well past the deadline (its estimate errs late by the first call's delay)
+        }
+        finally
+        {
+            // The script was sent before the freeze was noticed: Redis runs it now, past its deadline.
+            await server.ResumeAsync();
+        }
+
+        await EventuallyAsync(async () => await app.Database.PingAsync() < TimeSpan.FromSeconds(1));
+        await Task.Delay(200);
+        Assert.False(await app.Database.KeyExistsAsync(app.Keys.Claim("frozen")));
+        Assert.Equal(1, await app.Database.StreamLengthAsync(app.Keys.Stream));
+        Assert.Equal(1, await app.Database.SortedSetLengthAsync(app.Keys.Quota("alice")));
+        await EventuallyAsync(async () => (await acceptor.AcceptAsync(Jobs.New(model: "after"), null, CancellationToken.None)).Outcome == AcceptOutcome.Accepted);
+    }
+
+    [Fact]
     public async Task HealthCheck_ReportsRedisState()
     {
         await using var server = await RedisServer.StartAsync();

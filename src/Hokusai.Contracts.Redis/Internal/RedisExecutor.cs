@@ -78,12 +78,28 @@ internal sealed class RedisExecutor
 
     /// <summary>
     /// Like <see cref="RunAsync{T}(Func{IDatabase, Task{T}}, CancellationToken, string)"/>, for a request's first
-    /// Redis read: fails at once while the request limiter's timeout suspends Redis.
+    /// Redis call: fails at once while a recent timeout (the request limiter's or another request's) suspends Redis.
     /// </summary>
-    public Task<T> RunRequestAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
-        IsSuspended
-            ? Task.FromException<T>(new StoreUnavailableException($"Redis timed out moments ago; {name} not attempted."))
-            : RunAsync(operation, _timeout, cancellationToken, name);
+    /// <remarks>
+    /// A timeout here suspends Redis in turn, so the requests queued behind this one answer 503 at once.
+    /// </remarks>
+    public async Task<T> RunRequestAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "")
+    {
+        if (IsSuspended)
+        {
+            throw new StoreUnavailableException($"Redis timed out moments ago; {name} not attempted.");
+        }
+
+        try
+        {
+            return await RunAsync(operation, _timeout, cancellationToken, name).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex) when (ex.InnerException is TimeoutException)
+        {
+            Suspend();
+            throw;
+        }
+    }
 
     public Task RunAsync(Func<IDatabase, Task> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
         RunAsync(async db =>
