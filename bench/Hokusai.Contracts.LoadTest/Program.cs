@@ -122,9 +122,9 @@ async Task<int> WrkAsync(int seconds)
     await RedisCliAsync(redis, "SET", "{hokusai:contracts}:signer:" + chain.DeployerAddress.ToLowerInvariant() + ":lease", "elsewhere|1", "PX", "86400000");
     await using var host = await Host.StartAsync(hostDll, HostEnvironment(redis, chain, [caller], new()
     {
-        ["QUOTA_PER_HOUR"] = "1000000000",
-        ["QUOTA_PER_DAY"] = "1000000000",
-        ["RATE_LIMIT_PER_MINUTE"] = "1000000000",
+        ["QUOTA_PER_HOUR"] = "1000000",
+        ["QUOTA_PER_DAY"] = "1000000",
+        ["RATE_LIMIT_PER_MINUTE"] = "1000000",
         ["LOG_LEVEL"] = "warn",
     }));
     var (status, jobId) = await PostAsync(host, caller, "wrk-status-" + Guid.NewGuid().ToString("N")[..8]);
@@ -136,12 +136,17 @@ async Task<int> WrkAsync(int seconds)
 
     var script = Path.Combine(Path.GetTempPath(), $"hokusai-wrk-{Guid.NewGuid():N}.lua");
     await File.WriteAllTextAsync(script, $$"""
-        -- Every request a model id of its own: the thread's random tag plus a counter.
+        -- Every request a model id of its own: the run's tag (the first script argument), the thread, a counter.
+        local threads = 0
         local counter = 0
-        function setup(thread) thread:set("tag", tostring(math.random(1, 1000000000))) end
+        function setup(thread)
+          threads = threads + 1
+          thread:set("tid", threads)
+        end
+        function init(args) prefix = "w" .. args[1] .. "-" .. tid .. "-" end
         request = function()
           counter = counter + 1
-          local body = '{"modelId":"w' .. tag .. '-' .. counter .. '","userAddress":"{{user}}"}'
+          local body = '{"modelId":"' .. prefix .. counter .. '","userAddress":"{{user}}"}'
           return wrk.format("POST", "/api/deployments", {["Content-Type"] = "application/json", ["X-API-Key"] = "{{caller.Key}}"}, body)
         end
         """);
@@ -150,9 +155,10 @@ async Task<int> WrkAsync(int seconds)
         var statusUrl = new Uri(host.BaseAddress, $"api/deployments/{jobId}/status").ToString();
         string[] common = ["-t2", "-c32", "--latency"];
         string[] keyHeader = ["-H", "X-API-Key: " + caller.Key];
-        await WrkRunAsync([.. common, "-d3s", "-s", script, host.BaseAddress.ToString()]); // warm-up
+        string Tag() => Guid.NewGuid().ToString("N")[..10];
+        await WrkRunAsync([.. common, "-d3s", "-s", script, host.BaseAddress.ToString(), "--", Tag()]); // warm-up
         await WrkRunAsync([.. common, "-d3s", .. keyHeader, statusUrl]);
-        var post = await WrkRunAsync([.. common, $"-d{seconds}s", "-s", script, host.BaseAddress.ToString()]);
+        var post = await WrkRunAsync([.. common, $"-d{seconds}s", "-s", script, host.BaseAddress.ToString(), "--", Tag()]);
         var get = await WrkRunAsync([.. common, $"-d{seconds}s", .. keyHeader, statusUrl]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrk -t2 -c32, {seconds} s each, one host: POST {post.Rps:0} req/s (p50 {post.P50}, p99 {post.P99}, non-2xx {post.Errors}); GET status {get.Rps:0} req/s (p50 {get.P50}, p99 {get.P99}, non-2xx {get.Errors}); POST = {100 * post.Rps / get.Rps:0} % of GET status"));
