@@ -15,7 +15,7 @@ public sealed class AddRedisRegistrationTests
     private static readonly Type[] s_replaced =
     [
         typeof(IDeploymentStore), typeof(IDeploymentQueue), typeof(IDeploymentQuota),
-        typeof(ISignerLeaseManager), typeof(IRequestRateLimiterFactory),
+        typeof(ISignerLeaseManager), typeof(IRequestRateLimiterFactory), typeof(IDeploymentAcceptor),
     ];
 
     // Stands in for AddHokusaiContracts, which registers its in-memory defaults with TryAdd.
@@ -41,6 +41,7 @@ public sealed class AddRedisRegistrationTests
         Assert.IsType<RedisDeploymentQuota>(provider.GetRequiredService<IDeploymentQuota>());
         Assert.IsType<RedisSignerLeaseManager>(provider.GetRequiredService<ISignerLeaseManager>());
         Assert.IsType<RedisRequestRateLimiterFactory>(provider.GetRequiredService<IRequestRateLimiterFactory>());
+        Assert.IsType<RedisDeploymentAcceptor>(provider.GetRequiredService<IDeploymentAcceptor>());
     }
 
     [Fact]
@@ -178,6 +179,25 @@ public sealed class AddRedisRegistrationTests
         Assert.Contains("HealthCheckTimeout", error.Message, StringComparison.Ordinal);
         Assert.Contains("OperationTimeout", error.Message, StringComparison.Ordinal);
         Assert.Contains("KeyPrefix", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(10, 6)]
+    [InlineData(10, 0)]
+    [InlineData(900, 1)]
+    public async Task ValidateOnStart_LeaseRenewalNotWithinHalfTheTtl_FailsNamingTheVariables(int ttlSeconds, int renewSeconds)
+    {
+        var services = NewServices();
+        new TestBuilder(services).AddRedis(Url, o =>
+        {
+            o.LeaseTtl = TimeSpan.FromSeconds(ttlSeconds);
+            o.LeaseRenewInterval = TimeSpan.FromSeconds(renewSeconds);
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains(ttlSeconds > 600 ? "SIGNER_LEASE_TTL" : "LeaseRenewInterval", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -88,4 +88,25 @@ public sealed class LegacyEnvironmentTests
     [InlineData("10x")]
     public void ParseDuration_Garbage_FailsNamingTheVariable(string value) =>
         Assert.Contains("WEBHOOK_MAX_AGE", Assert.Throws<InvalidOperationException>(() => LegacyEnvironment.ParseDuration("WEBHOOK_MAX_AGE", value)).Message, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("SIGNER_LEASE_TTL", "3", "HokusaiContracts:Redis:LeaseTtl", "00:00:03")]
+    [InlineData("SIGNER_LEASE_TTL", "2.5", "HokusaiContracts:Redis:LeaseTtl", "00:00:02.5000000")]
+    [InlineData("SIGNER_LEASE_RENEW_INTERVAL", "1", "HokusaiContracts:Redis:LeaseRenewInterval", "00:00:01")]
+    public void Map_SignerLeaseSeconds_BecomeTimeSpans(string variable, string value, string key, string expected)
+    {
+        Assert.Equal(expected, Map((variable, value))[key]);
+    }
+
+    [Theory]
+    [InlineData("SIGNER_LEASE_TTL", "ten")]
+    [InlineData("SIGNER_LEASE_TTL", "0")]
+    [InlineData("SIGNER_LEASE_RENEW_INTERVAL", "-1")]
+    [InlineData("SIGNER_LEASE_RENEW_INTERVAL", "00:00:01")]
+    public void Map_InvalidSignerLeaseSeconds_FailsNamingTheVariable(string variable, string value)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Map((variable, value)));
+
+        Assert.Contains(variable, error.Message, StringComparison.Ordinal);
+    }
 }

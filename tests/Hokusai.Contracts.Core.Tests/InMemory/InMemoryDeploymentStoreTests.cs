@@ -116,4 +116,22 @@ public sealed class InMemoryDeploymentStoreTests
         Assert.Equal(1, counts[DeploymentStatus.Completed]);
         Assert.Equal(1, counts[DeploymentStatus.Pending]);
     }
+
+    [Theory]
+    [InlineData(int.MaxValue, 100)]
+    [InlineData(21_474_837, 100)]
+    [InlineData(2, 2)]
+    public async Task ListAsync_PageBeyondTheEnd_ReturnsNothingWithTheTotal(int page, int limit)
+    {
+        var store = Create();
+        foreach (var model in new[] { "a", "b" })
+        {
+            await store.TryCreateAsync(Job(model), default);
+        }
+
+        var result = await store.ListAsync("alice", new DeploymentQuery(Page: page, Limit: limit), default);
+
+        Assert.Empty(result.Items);
+        Assert.Equal(2, result.Total);
+    }
 }
