@@ -154,7 +154,7 @@ public abstract class ReplicaScenarios(ReplicaCluster cluster, ITestOutputHelper
                 Assert.Equal("SERVICE_UNAVAILABLE", refused.ErrorCode);
                 Assert.True(refused.Retryable);
                 Assert.True(refused.Headers.ContainsKey("Retry-After"));
-                Assert.True(refused.Elapsed < TimeSpan.FromSeconds(1), refused.ToString());
+                Assert.True(refused.Elapsed < cluster.UnavailableWithin, refused.ToString());
                 slowest = refused.Elapsed > slowest ? refused.Elapsed : slowest;
             }
 
@@ -193,20 +193,23 @@ public abstract class ReplicaScenarios(ReplicaCluster cluster, ITestOutputHelper
         var before = await ChainMarkAsync();
 
         await cluster.Redis.StopAsync();
+        var timings = new List<TimeSpan>();
         try
         {
             for (var i = 0; i < 4; i++)
             {
                 var refused = await cluster.Api.PostAsync(hosts[i % 2], callers[i % 2], cluster.NextModel("killed"), cluster.UserAddress);
+                timings.Add(refused.Elapsed);
                 Assert.True(refused.Status == HttpStatusCode.ServiceUnavailable, refused.ToString());
                 Assert.Equal("SERVICE_UNAVAILABLE", refused.ErrorCode);
                 Assert.True(refused.Retryable);
-                Assert.True(refused.Elapsed < TimeSpan.FromSeconds(1), refused.ToString());
+                Assert.True(refused.Elapsed < cluster.UnavailableWithin, refused.ToString());
             }
         }
         finally
         {
-            // Same port, empty data set (the test server has no persistence).
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"killed Redis: 503s in {string.Join(", ", timings.Select(t => t.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)))} ms"));
+            // Same port: an empty data set for the standalone test server, its AOF for the cluster's master.
             await cluster.Redis.RestartAsync();
         }
 
