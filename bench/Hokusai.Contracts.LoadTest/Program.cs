@@ -158,10 +158,22 @@ async Task<int> WrkAsync(int seconds)
         string Tag() => Guid.NewGuid().ToString("N")[..10];
         await WrkRunAsync([.. common, "-d3s", "-s", script, host.BaseAddress.ToString(), "--", Tag()]); // warm-up
         await WrkRunAsync([.. common, "-d3s", .. keyHeader, statusUrl]);
-        var post = await WrkRunAsync([.. common, $"-d{seconds}s", "-s", script, host.BaseAddress.ToString(), "--", Tag()]);
-        var get = await WrkRunAsync([.. common, $"-d{seconds}s", .. keyHeader, statusUrl]);
+        // CPU time per request of the host, Redis and wrk itself (all on the same cores): what each request costs.
+        async Task<((double Rps, string P50, string P99, long Errors, double WrkCpuMs) Run, double HostUs, double RedisUs)> MeasuredAsync(string[] args)
+        {
+            var host0 = CpuMilliseconds(host.ProcessId);
+            var redis0 = CpuMilliseconds(redis.ProcessId!.Value);
+            var run = await WrkRunAsync(args);
+            var requests = run.Rps * seconds;
+            return (run, (CpuMilliseconds(host.ProcessId) - host0) * 1000 / requests, (CpuMilliseconds(redis.ProcessId!.Value) - redis0) * 1000 / requests);
+        }
+
+        var post = await MeasuredAsync([.. common, $"-d{seconds}s", "-s", script, host.BaseAddress.ToString(), "--", Tag()]);
+        var get = await MeasuredAsync([.. common, $"-d{seconds}s", .. keyHeader, statusUrl]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrk -t2 -c32, {seconds} s each, one host: POST {post.Rps:0} req/s (p50 {post.P50}, p99 {post.P99}, non-2xx {post.Errors}); GET status {get.Rps:0} req/s (p50 {get.P50}, p99 {get.P99}, non-2xx {get.Errors}); POST = {100 * post.Rps / get.Rps:0} % of GET status"));
+            $"wrk -t2 -c32, {seconds} s each, one host: POST {post.Run.Rps:0} req/s (p50 {post.Run.P50}, p99 {post.Run.P99}, non-2xx {post.Run.Errors}); GET status {get.Run.Rps:0} req/s (p50 {get.Run.P50}, p99 {get.Run.P99}, non-2xx {get.Run.Errors}); POST = {100 * post.Run.Rps / get.Run.Rps:0} % of GET status"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"CPU per request: POST host {post.HostUs:0} µs, Redis {post.RedisUs:0} µs, wrk {post.Run.WrkCpuMs * 1000 / (post.Run.Rps * seconds):0} µs; GET status host {get.HostUs:0} µs, Redis {get.RedisUs:0} µs, wrk {get.Run.WrkCpuMs * 1000 / (get.Run.Rps * seconds):0} µs"));
         return 0;
     }
     finally
@@ -170,21 +182,43 @@ async Task<int> WrkAsync(int seconds)
     }
 }
 
-async Task<(double Rps, string P50, string P99, long Errors)> WrkRunAsync(string[] args)
+static double CpuMilliseconds(int pid)
 {
-    var psi = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    // utime + stime (fields 14 and 15 of /proc/<pid>/stat, after the parenthesised name), in clock ticks of 10 ms.
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
+}
+
+async Task<(double Rps, string P50, string P99, long Errors, double WrkCpuMs)> WrkRunAsync(string[] args)
+{
+    // Through bash, whose `times` reports the CPU time wrk used (wrk shares the cores with what it measures).
+    var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    psi.ArgumentList.Add("-c");
+    psi.ArgumentList.Add("wrk \"$@\"; times");
+    psi.ArgumentList.Add("wrk");
     foreach (var arg in args)
     {
         psi.ArgumentList.Add(arg);
     }
 
-    using var process = Process.Start(psi) ?? throw new InvalidOperationException("wrk did not start (bench/http-load.sh installs it)");
+    using var process = Process.Start(psi) ?? throw new InvalidOperationException("bash did not start");
     var text = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
     await process.WaitForExitAsync();
+    if (!text.Contains("Requests/sec:", StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException("wrk failed (bench/http-load.sh installs it): " + text);
+    }
+
+    // `times` prints the shell's then its children's "user system" as e.g. 0m1.234s 0m0.567s.
+    var children = text.TrimEnd().Split('\n').Last().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    double Seconds(string value) => double.Parse(value[..value.IndexOf('m', StringComparison.Ordinal)], CultureInfo.InvariantCulture) * 60
+        + double.Parse(value[(value.IndexOf('m', StringComparison.Ordinal) + 1)..^1], CultureInfo.InvariantCulture);
+    var wrkCpuMs = (Seconds(children[0]) + Seconds(children[1])) * 1000;
     string Line(string start) => text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(start, StringComparison.Ordinal)) ?? string.Empty;
     var rps = double.Parse(Line("Requests/sec:").Split(':', StringSplitOptions.TrimEntries)[1], CultureInfo.InvariantCulture);
     var errors = Line("Non-2xx or 3xx responses:") is { Length: > 0 } non2xx ? long.Parse(non2xx.Split(':', StringSplitOptions.TrimEntries)[1], CultureInfo.InvariantCulture) : 0;
-    return (rps, Line("50%").Split(' ', StringSplitOptions.RemoveEmptyEntries).Last(), Line("99%").Split(' ', StringSplitOptions.RemoveEmptyEntries).Last(), errors);
+    return (rps, Line("50%").Split(' ', StringSplitOptions.RemoveEmptyEntries).Last(), Line("99%").Split(' ', StringSplitOptions.RemoveEmptyEntries).Last(), errors, wrkCpuMs);
 }
 
 // Two idle replicas (one owns the signer, one waits for it): Redis commands each sends, over a MONITOR window.
