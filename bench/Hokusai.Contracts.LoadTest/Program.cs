@@ -134,6 +134,40 @@ async Task<int> WrkAsync(int seconds)
         return 1;
     }
 
+    // Redis commands per POST, counted with MONITOR around 200 sequential POSTs (the limiter's periodic sync and
+    // the waiting lease check included; nothing else runs: this host never owns the signer).
+    {
+        var monitorStart = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-p", redis.Port.ToString(CultureInfo.InvariantCulture), "monitor" })
+        {
+            monitorStart.ArgumentList.Add(arg);
+        }
+
+        var seen = new List<string>();
+        using var monitor = Process.Start(monitorStart)!;
+        monitor.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (seen) { seen.Add(e.Data); } } };
+        monitor.BeginOutputReadLine();
+        await Task.Delay(500);
+        var counted = "count-" + Guid.NewGuid().ToString("N")[..8];
+        for (var i = 0; i < 200; i++)
+        {
+            await PostAsync(host, caller, $"{counted}-{i}");
+        }
+
+        await Task.Delay(1_000); // the limiter's last sync
+        monitor.Kill();
+        await monitor.WaitForExitAsync();
+        string[] lines;
+        lock (seen)
+        {
+            lines = [.. seen];
+        }
+
+        var sent = lines.Where(l => l.Contains(" [0 127.0.0.1:", StringComparison.Ordinal)).Select(l => l.Split('"')[1].ToUpperInvariant()).ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"200 POSTs sent {sent.Length} Redis commands = {sent.Length / 200.0:0.00} per POST ({string.Join(", ", sent.GroupBy(c => c).Select(g => $"{g.Key}×{g.Count()}"))})"));
+    }
+
     var script = Path.Combine(Path.GetTempPath(), $"hokusai-wrk-{Guid.NewGuid():N}.lua");
     await File.WriteAllTextAsync(script, $$"""
         -- Every request a model id of its own: the run's tag (the first script argument), the thread, a counter.
