@@ -129,65 +129,65 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
             var other => throw new InvalidOperationException($"Unexpected accept result '{other}'."),
         };
     }
+}
 
-    /// <summary>
-    /// Estimates the Redis server's clock from this process's monotonic clock, so a deadline can be written in the
-    /// server's time without trusting the two wall clocks to agree. Each successful acceptance gives a sample
-    /// (server time − local send time), which is the true offset plus the one-way delay; the smallest sample of
-    /// the last two minutes is the estimate, so the deadline errs late (never refusing a timely script) and a
-    /// server clock step is forgotten within two minutes.
-    /// </summary>
-    private sealed class ServerClock
+/// <summary>
+/// Estimates the Redis server's clock from this process's monotonic clock, so a deadline can be written in the
+/// server's time without trusting the two wall clocks to agree. Each successful acceptance gives a sample
+/// (server time − local send time), which is the true offset plus the one-way delay; the smallest sample of
+/// the last two minutes is the estimate, so the deadline errs late (never refusing a timely script) and a
+/// server clock step is forgotten within two minutes.
+/// </summary>
+internal sealed class ServerClock
+{
+    private static readonly long s_window = 60 * TimeProvider.System.TimestampFrequency;
+    private readonly Lock _gate = new();
+    private long _windowStart;
+    private long? _current;
+    private long? _previous;
+
+    public long? Deadline(long sentTimestamp, TimeSpan timeout)
     {
-        private static readonly long s_window = 60 * TimeProvider.System.TimestampFrequency;
-        private readonly Lock _gate = new();
-        private long _windowStart;
-        private long? _current;
-        private long? _previous;
-
-        public long? Deadline(long sentTimestamp, TimeSpan timeout)
+        long? offset;
+        lock (_gate)
         {
-            long? offset;
-            lock (_gate)
+            offset = (_current, _previous) switch
             {
-                offset = (_current, _previous) switch
-                {
-                    ({ } a, { } b) => Math.Min(a, b),
-                    ({ } a, null) => a,
-                    (null, var b) => b,
-                };
-            }
-
-            return offset is { } known ? LocalMilliseconds(sentTimestamp) + known + (long)timeout.TotalMilliseconds : null;
+                ({ } a, { } b) => Math.Min(a, b),
+                ({ } a, null) => a,
+                (null, var b) => b,
+            };
         }
 
-        public void Observe(long sentTimestamp, long serverMilliseconds)
-        {
-            var sample = serverMilliseconds - LocalMilliseconds(sentTimestamp);
-            lock (_gate)
-            {
-                if (_windowStart == 0 || sentTimestamp - _windowStart > s_window)
-                {
-                    _previous = _current;
-                    _current = null;
-                    _windowStart = sentTimestamp;
-                }
-
-                _current = _current is { } min ? Math.Min(min, sample) : sample;
-            }
-        }
-
-        /// <summary>Forgets the estimate: the next call sends no deadline and samples afresh.</summary>
-        public void Reset()
-        {
-            lock (_gate)
-            {
-                _current = null;
-                _previous = null;
-                _windowStart = 0;
-            }
-        }
-
-        private static long LocalMilliseconds(long timestamp) => timestamp / Math.Max(1, TimeProvider.System.TimestampFrequency / 1000);
+        return offset is { } known ? LocalMilliseconds(sentTimestamp) + known + (long)timeout.TotalMilliseconds : null;
     }
+
+    public void Observe(long sentTimestamp, long serverMilliseconds)
+    {
+        var sample = serverMilliseconds - LocalMilliseconds(sentTimestamp);
+        lock (_gate)
+        {
+            if (_windowStart == 0 || sentTimestamp - _windowStart > s_window)
+            {
+                _previous = _current;
+                _current = null;
+                _windowStart = sentTimestamp;
+            }
+
+            _current = _current is { } min ? Math.Min(min, sample) : sample;
+        }
+    }
+
+    /// <summary>Forgets the estimate: the next call sends no deadline and samples afresh.</summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _current = null;
+            _previous = null;
+            _windowStart = 0;
+        }
+    }
+
+    private static long LocalMilliseconds(long timestamp) => timestamp / Math.Max(1, TimeProvider.System.TimestampFrequency / 1000);
 }

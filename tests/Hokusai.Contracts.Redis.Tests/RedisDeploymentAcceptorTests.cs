@@ -164,3 +164,48 @@ public sealed class RedisDeploymentAcceptorTests(RedisFixture redis) : IClassFix
         }
     }
 }
+
+public sealed class ServerClockTests
+{
+    private static readonly long s_second = TimeProvider.System.TimestampFrequency;
+
+    [Fact]
+    public void Deadline_BeforeAnySample_IsNone()
+    {
+        Assert.Null(new ServerClock().Deadline(10 * s_second, TimeSpan.FromMilliseconds(750)));
+    }
+
+    [Fact]
+    public void Deadline_AfterSamples_UsesTheSmallestOffsetPlusTheTimeout()
+    {
+        var clock = new ServerClock();
+        var sent = 100 * s_second; // local monotonic time: 100 000 ms
+        clock.Observe(sent, 5_000_100_030); // a slow sample: offset + 30 ms delay
+        clock.Observe(sent, 5_000_100_002); // a fast one: offset + 2 ms
+
+        Assert.Equal(5_000_100_002 + 750, clock.Deadline(sent, TimeSpan.FromMilliseconds(750)));
+        Assert.Equal(5_000_101_002 + 750, clock.Deadline(sent + s_second, TimeSpan.FromMilliseconds(750)));
+    }
+
+    [Fact]
+    public void Reset_ForgetsTheEstimate()
+    {
+        var clock = new ServerClock();
+        clock.Observe(100 * s_second, 5_000_100_002);
+
+        clock.Reset();
+
+        Assert.Null(clock.Deadline(100 * s_second, TimeSpan.FromMilliseconds(750)));
+    }
+
+    [Fact]
+    public void Observe_OlderThanTwoWindows_IsForgotten()
+    {
+        var clock = new ServerClock();
+        clock.Observe(100 * s_second, 5_000_100_002);          // offset 5 000 000 002
+        clock.Observe(161 * s_second, 5_000_161_500);          // next window: offset 5 000 000 500
+        clock.Observe(222 * s_second, 5_000_222_500);          // the first window is dropped now
+
+        Assert.Equal(5_000_222_500 + 750, clock.Deadline(222 * s_second, TimeSpan.FromMilliseconds(750)));
+    }
+}
