@@ -119,7 +119,7 @@ internal sealed partial class DeploymentEngine(
         ContractsTelemetry.JobStarted();
         try
         {
-            using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = item.JobId, ["ModelId"] = (await store.GetAsync(item.JobId, cancellationToken))?.Request.ModelId ?? string.Empty, ["DeliveryCount"] = item.DeliveryCount });
+            using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = item.JobId, ["ModelId"] = await ModelIdForLogsAsync(item.JobId, cancellationToken), ["DeliveryCount"] = item.DeliveryCount });
             var outcome = await ProcessWithRetriesAsync(item.JobId, cancellationToken);
             if (outcome == RunOutcome.Parked)
             {
@@ -154,6 +154,23 @@ internal sealed partial class DeploymentEngine(
             Interlocked.Decrement(ref _inFlight);
             ContractsTelemetry.JobFinished();
             await ReportDepthQuietly();
+        }
+    }
+
+    /// <summary>
+    /// The model id for the job's logging scope. A store outage here must not park the job outside the retry
+    /// pipeline: the delivery would stay unacknowledged with this live worker (kept fresh, never reclaimed) until
+    /// the stale sweep, minutes later. The pipeline retries the store itself.
+    /// </summary>
+    private async Task<string> ModelIdForLogsAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await store.GetSummaryAsync(jobId, cancellationToken))?.Request.ModelId ?? string.Empty;
+        }
+        catch (StoreUnavailableException)
+        {
+            return string.Empty;
         }
     }
 
