@@ -94,7 +94,7 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
         while (true)
         {
             var sent = TimeProvider.System.GetTimestamp();
-            args[^1] = _clock.Deadline(sent, _redis.Timeout) is { } deadline ? deadline : string.Empty;
+            args[^1] = _clock.Deadline(sent, _redis.RequestTimeout) is { } deadline ? deadline : string.Empty;
             var result = await _redis.RunRequestAsync(db => db.ScriptEvaluateAsync(AcceptScript, redisKeys, [.. args]), cancellationToken).ConfigureAwait(false);
             parts = (RedisResult[])result!;
             if ((string?)parts[0] == "created")

@@ -35,6 +35,12 @@ internal sealed class RedisExecutor
 
     public TimeSpan Timeout => _timeout;
 
+    /// <summary>
+    /// Bound of a request's own Redis call (<see cref="RunRequestAsync{T}"/>): half of the operation timeout, so a
+    /// request answers 503 well within a second when Redis is frozen (it usually answers in milliseconds).
+    /// </summary>
+    public TimeSpan RequestTimeout => _timeout / 2;
+
     /// <summary>True while a recent timeout makes calls fail without trying.</summary>
     public bool IsSuspended => TimeProvider.System.GetTimestamp() < Volatile.Read(ref _suspendedUntil);
 
@@ -92,7 +98,7 @@ internal sealed class RedisExecutor
 
         try
         {
-            return await RunAsync(operation, _timeout, cancellationToken, name).ConfigureAwait(false);
+            return await RunAsync(operation, RequestTimeout, cancellationToken, name).ConfigureAwait(false);
         }
         catch (StoreUnavailableException ex) when (ex.InnerException is TimeoutException)
         {
