@@ -153,6 +153,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
                     failures = 0;
 
                     // One waiting worker per process keeps the safety poll; the others wait for a wake-up alone.
+                    await _wake.EnsureSubscribedAsync(_redis.Timeout, cancellationToken).ConfigureAwait(false);
                     poller = poller || Interlocked.CompareExchange(ref _poller, 1, 0) == 0;
                     await WakeSignal.WaitAsync(signal, poller ? _pollInterval : Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
                     continue;

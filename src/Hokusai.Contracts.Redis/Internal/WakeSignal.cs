@@ -34,6 +34,30 @@ internal sealed class WakeSignal(RedisExecutor redis, RedisChannel channel, Acti
         }
     }
 
+    /// <summary>
+    /// Starts the subscription if needed and waits for it at most <paramref name="bound"/>: a waiter that starts
+    /// waiting before the subscription is up would miss the first message. A failed or slow subscription is
+    /// not an error here (the safety timeout covers it).
+    /// </summary>
+    public async Task EnsureSubscribedAsync(TimeSpan bound, CancellationToken cancellationToken)
+    {
+        EnsureSubscribed();
+        Task subscribed;
+        lock (_gate)
+        {
+            subscribed = _subscribed!;
+        }
+
+        try
+        {
+            await subscribed.WaitAsync(bound, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or StoreUnavailableException)
+        {
+            // Waiters fall back on their safety timeout.
+        }
+    }
+
     private async Task SubscribeAsync()
     {
         try
