@@ -48,6 +48,14 @@ internal sealed partial class DeploymentEngine(
             {
                 break;
             }
+            catch (OperationCanceledException)
+            {
+                // The lease was lost while this process was still starting as the owner (Redis too slow to renew
+                // it during the nonce resync or the first re-queue): stopping the host for it would take the API
+                // down too. Try to own the signer again.
+                LogOwnershipInterrupted(logger, "the signer lease was lost while taking ownership");
+                await DelayQuietly(_options.InitialRetryDelay, stoppingToken);
+            }
             catch (Exception ex) when (ex is StoreUnavailableException or ChainException)
             {
                 LogOwnershipInterrupted(logger, ex.Message);
