@@ -131,20 +131,26 @@ public sealed class ClientTests
             _ => ScriptedHandler.Json(HttpStatusCode.OK, ScriptedHandler.Status("processing")),
             _ => ScriptedHandler.Json(HttpStatusCode.TooManyRequests, ScriptedHandler.Failure("RATE_LIMIT_EXCEEDED", retryable: true),
                 r => r.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(7))),
-            _ => ScriptedHandler.Json(HttpStatusCode.OK, ScriptedHandler.Status("completed", "done")));
+            _ => ScriptedHandler.Json(HttpStatusCode.OK, ScriptedHandler.Status("completed", "done")))
+        {
+            Clock = time,
+        };
 
         var wait = Direct(handler, time).WaitForCompletionAsync(s_id);
-        await WaitForRequestsAsync(handler, 1);
-        time.Advance(TimeSpan.FromSeconds(1)); // the default poll interval
-        await WaitForRequestsAsync(handler, 2);
-        time.Advance(TimeSpan.FromSeconds(6));
-        await Task.Delay(200);
-        Assert.Equal(2, handler.Requests.Count); // still inside the server's 7 s
-        time.Advance(TimeSpan.FromSeconds(1));
+        // Fake time moves only here, in small steps, so each gap between requests measured on it is at least
+        // the delay the client asked for, whenever its timer was scheduled.
+        for (var i = 0; i < 2000 && !wait.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(5);
+        }
+
         var final = await wait.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(DeploymentState.Completed, final.Status);
         Assert.Equal(3, handler.Requests.Count);
+        Assert.True(handler.Times[1] - handler.Times[0] >= TimeSpan.FromSeconds(1), "polled again before the poll interval");
+        Assert.True(handler.Times[2] - handler.Times[1] >= TimeSpan.FromSeconds(7), "came back before the server's Retry-After");
     }
 
     [Fact]
@@ -157,15 +163,5 @@ public sealed class ClientTests
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IHokusaiContractsClient>());
 
         Assert.Contains("BaseAddress", ex.Message, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitForRequestsAsync(ScriptedHandler handler, int count)
-    {
-        for (var i = 0; i < 3000 && handler.Requests.Count < count; i++)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.Equal(count, handler.Requests.Count);
     }
 }

@@ -10,6 +10,11 @@ internal sealed class ScriptedHandler(params Func<HttpRequestMessage, HttpRespon
 
     public List<(HttpMethod Method, string Url, Dictionary<string, string> Headers, string? Body)> Requests { get; } = [];
 
+    /// <summary>When set, each request's time on this clock is recorded in <see cref="Times"/>.</summary>
+    public TimeProvider? Clock { get; init; }
+
+    public List<DateTimeOffset> Times { get; } = [];
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var headers = request.Headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
@@ -17,6 +22,10 @@ internal sealed class ScriptedHandler(params Func<HttpRequestMessage, HttpRespon
         lock (Requests)
         {
             Requests.Add((request.Method, request.RequestUri!.PathAndQuery, headers, body));
+            if (Clock is not null)
+            {
+                Times.Add(Clock.GetUtcNow());
+            }
         }
 
         var step = Math.Min(Interlocked.Increment(ref _next) - 1, script.Length - 1);
