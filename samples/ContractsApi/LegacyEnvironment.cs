@@ -92,10 +92,10 @@ internal static class LegacyEnvironment
             }
         }
 
-        if (Get("REPLACE_AFTER") is { } seconds)
+        if (Get("REPLACE_AFTER") is { } replaceAfter)
         {
-            mapped[Chain + "ReplaceAfter"] = double.TryParse(seconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0
-                ? TimeSpan.FromSeconds(value).ToString("c", CultureInfo.InvariantCulture)
+            mapped[Chain + "ReplaceAfter"] = double.TryParse(replaceAfter, NumberStyles.Float, CultureInfo.InvariantCulture, out var replaceSeconds) && replaceSeconds >= 0
+                ? TimeSpan.FromSeconds(replaceSeconds).ToString("c", CultureInfo.InvariantCulture)
                 : "-00:00:01";
         }
 
