@@ -1,7 +1,7 @@
 # Hokusai.Contracts reference service.
 # Stages: build (restore from the project files alone first, so the package layer is reused until a
-# csproj or the central package versions change, then publish) and a small non-root runtime with
-# dumb-init as PID 1.
+# csproj or the central package versions change, then publish with ReadyToRun code so the first request
+# is not JIT-bound) and a small non-root runtime with dumb-init as PID 1.
 ARG DOTNET_VERSION=10.0
 
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-alpine AS build
@@ -12,12 +12,12 @@ COPY src/Hokusai.Contracts.Redis/Hokusai.Contracts.Redis.csproj src/Hokusai.Cont
 COPY src/Hokusai.Contracts.AspNetCore/Hokusai.Contracts.AspNetCore.csproj src/Hokusai.Contracts.AspNetCore/
 COPY src/Hokusai.Contracts.Client/Hokusai.Contracts.Client.csproj src/Hokusai.Contracts.Client/
 COPY samples/ContractsApi/ContractsApi.csproj samples/ContractsApi/
-RUN dotnet restore samples/ContractsApi/ContractsApi.csproj -r linux-musl-x64
+RUN dotnet restore samples/ContractsApi/ContractsApi.csproj -r linux-musl-x64 -p:PublishReadyToRun=true
 COPY contracts/ contracts/
 COPY src/ src/
 COPY samples/ContractsApi/ samples/ContractsApi/
 RUN dotnet publish samples/ContractsApi/ContractsApi.csproj -c Release -r linux-musl-x64 --self-contained false \
-      --no-restore -p:UseAppHost=false -p:DebugType=none -o /app
+      --no-restore -p:UseAppHost=false -p:DebugType=none -p:PublishReadyToRun=true -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-alpine AS runtime
 # dumb-init forwards SIGTERM to the app and reaps zombies; busybox wget serves the HEALTHCHECK.
@@ -30,7 +30,6 @@ COPY --from=build --chown=root:root /app ./
 ENV PORT=3001 \
     METRICS_PORT=9091 \
     DOTNET_RUNNING_IN_CONTAINER=true \
-    DOTNET_gcServer=0 \
     LOG_LEVEL=info
 USER appuser
 EXPOSE 3001 9091

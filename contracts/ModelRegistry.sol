@@ -5,6 +5,8 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 /// @title ModelRegistry
 /// @notice Maps ML model ids to their tokens, one token per model and one model per token.
+///         The owner registers, and so may the registrars it appoints (the TokenManager, which
+///         deploys and registers a token in one transaction).
 contract ModelRegistry is Ownable {
     /// @notice What the registry knows about a model.
     struct Model {
@@ -19,8 +21,13 @@ contract ModelRegistry is Ownable {
     mapping(address => string) private _modelIdByToken;
     uint256 public modelCount;
 
+    /// @notice Accounts other than the owner allowed to register (e.g. the TokenManager).
+    mapping(address => bool) public isRegistrar;
+
     /// @notice Emitted when a model is registered.
     event ModelRegistered(string modelId, address indexed token, string performanceMetric);
+    /// @notice Emitted when the owner grants or revokes the registrar role.
+    event RegistrarUpdated(address indexed account, bool allowed);
 
     /// @notice The model id already has a token.
     error ModelAlreadyRegistered(string modelId);
@@ -32,14 +39,22 @@ contract ModelRegistry is Ownable {
     error InvalidToken();
     /// @notice The model id is not registered.
     error ModelNotRegistered(string modelId);
+    /// @notice The zero address was given where an account is required.
+    error ZeroAddress();
 
     constructor() Ownable(msg.sender) {}
 
-    /// @notice Registers `token` for `modelId`. Owner only.
-    function registerModel(string calldata modelId, address token, string calldata performanceMetric)
-        external
-        onlyOwner
-    {
+    /// @notice Grants (`allowed`) or revokes the registrar role of `account`. Owner only.
+    function setRegistrar(address account, bool allowed) external onlyOwner {
+        if (account == address(0)) revert ZeroAddress();
+        isRegistrar[account] = allowed;
+        emit RegistrarUpdated(account, allowed);
+    }
+
+    /// @notice Registers `token` for `modelId`. The owner and registrars only; anyone else gets
+    ///         Ownable's `OwnableUnauthorizedAccount`, as before registrars existed.
+    function registerModel(string calldata modelId, address token, string calldata performanceMetric) external {
+        if (msg.sender != owner() && !isRegistrar[msg.sender]) revert OwnableUnauthorizedAccount(msg.sender);
         if (!_validModelId(bytes(modelId))) revert InvalidModelId(modelId);
         if (token == address(0)) revert InvalidToken();
         if (_models[modelId].active) revert ModelAlreadyRegistered(modelId);

@@ -18,6 +18,11 @@ using Hokusai.Contracts.Testing;
 //                          elsewhere, so only HTTP is measured): req/s, p50/p99 and the POST/GET ratio. Needs wrk
 //                          (bench/http-load.sh installs it).
 //   --idle [60]            two idle replicas on one Redis: commands each sends per second, counted with MONITOR.
+if (System.Environment.GetCommandLineArgs().Contains("--throughput"))
+{
+    return await Throughput.RunAsync(Option("--jobs", 1000), Option("--window", 16), Option("--poll-ms", 50), FindHost());
+}
+
 var requests = Option("--requests", 2000);
 var concurrency = Option("--concurrency", 32);
 var deployments = Option("--deployments", 40);
@@ -447,13 +452,16 @@ internal sealed class Host : IAsyncDisposable
     private readonly Process _process;
     private readonly System.Text.StringBuilder _output = new();
 
-    private Host(Process process, int port)
+    private Host(Process process, int port, int metricsPort)
     {
         _process = process;
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+        MetricsAddress = new Uri($"http://127.0.0.1:{metricsPort}/metrics");
     }
 
     public Uri BaseAddress { get; }
+
+    public Uri MetricsAddress { get; }
 
     public int ProcessId => _process.Id;
 
@@ -476,14 +484,15 @@ internal sealed class Host : IAsyncDisposable
         }
 
         psi.Environment["PORT"] = port.ToString(CultureInfo.InvariantCulture);
-        psi.Environment["METRICS_PORT"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        var metricsPort = FreePort();
+        psi.Environment["METRICS_PORT"] = metricsPort.ToString(CultureInfo.InvariantCulture);
         foreach (var (k, v) in environment)
         {
             psi.Environment[k] = v;
         }
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
-        var host = new Host(process, port);
+        var host = new Host(process, port, metricsPort);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (host._output) { host._output.AppendLine(e.Data); } } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (host._output) { host._output.AppendLine(e.Data); } } };
         process.BeginOutputReadLine();

@@ -24,6 +24,8 @@ internal static class LegacyEnvironment
         ("CONFIRMATION_BLOCKS", Chain + "ConfirmationBlocks"),
         ("MAX_GAS_PRICE_GWEI", Chain + "MaxGasPriceGwei"),
         ("GAS_PRICE_MULTIPLIER", Chain + "GasPriceMultiplier"),
+        ("DEPLOYMENT_MODE", Chain + "DeploymentMode"),
+        ("MAX_IN_FLIGHT_PER_KEY", Chain + "MaxInFlightPerKey"),
         ("QUOTA_PER_HOUR", HokusaiContractsOptions.SectionName + ":Quotas:PerHour"),
         ("QUOTA_PER_DAY", HokusaiContractsOptions.SectionName + ":Quotas:PerDay"),
         ("RATE_LIMIT_PER_MINUTE", HokusaiContractsOptions.SectionName + ":Quotas:RequestsPerMinute"),
@@ -35,7 +37,12 @@ internal static class LegacyEnvironment
     ];
 
     /// <summary>Each variable and the configuration key it sets (for messages that name a key).</summary>
-    internal static IEnumerable<(string Variable, string Key)> Variables => Scalars;
+    internal static IEnumerable<(string Variable, string Key)> Variables => Scalars.Concat(Milliseconds);
+
+    private static readonly (string Variable, string Key)[] Milliseconds =
+    [
+        ("BLOCK_POLL_INTERVAL_MS", Chain + "ReceiptPollInterval"),
+    ];
 
     private static readonly (string Variable, string Key)[] LeaseSettings =
     [
@@ -71,6 +78,25 @@ internal static class LegacyEnvironment
                     ? TimeSpan.FromSeconds(value).ToString("c", CultureInfo.InvariantCulture)
                     : throw new InvalidOperationException($"{variable} must be a number of seconds greater than 0 (e.g. 10 or 2.5).");
             }
+        }
+
+        // Durations given in milliseconds become TimeSpan values; anything unparsable is passed through so
+        // options validation names the variable.
+        foreach (var (variable, key) in Milliseconds)
+        {
+            if (Get(variable) is { } ms)
+            {
+                mapped[key] = double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0
+                    ? TimeSpan.FromMilliseconds(value).ToString("c", CultureInfo.InvariantCulture)
+                    : "-00:00:01";
+            }
+        }
+
+        if (Get("REPLACE_AFTER") is { } replaceAfter)
+        {
+            mapped[Chain + "ReplaceAfter"] = double.TryParse(replaceAfter, NumberStyles.Float, CultureInfo.InvariantCulture, out var replaceSeconds) && replaceSeconds >= 0
+                ? TimeSpan.FromSeconds(replaceSeconds).ToString("c", CultureInfo.InvariantCulture)
+                : "-00:00:01";
         }
 
         // RPC_URLS (comma separated, failover order) wins over the single RPC_URL.

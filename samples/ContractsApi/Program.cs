@@ -4,8 +4,8 @@ using Hokusai.Contracts.AspNetCore;
 using Hokusai.Contracts.Redis;
 using Scalar.AspNetCore;
 
-// A bad setting, a port in use or a dev chain that cannot start: one line on stderr, exit code 1.
-return await StartupFailure.GuardAsync(async () =>
+// `bootstrap [--legacy]` deploys the contracts. Otherwise a bad setting, a port in use or a dev chain that cannot start: one line on stderr, exit 1.
+return args is [BootstrapCommand.Name, ..] ? await BootstrapCommand.RunAsync(args) : await StartupFailure.GuardAsync(async () =>
 {
     var builder = WebApplication.CreateBuilder(args);
     builder.Configuration.AddLegacyEnvironment();

@@ -68,10 +68,34 @@ public sealed class ChainOptions
     /// <summary>Multiplier applied to gas estimates (<c>GAS_PRICE_MULTIPLIER</c>), 1.0–5.0.</summary>
     public decimal GasPriceMultiplier { get; set; } = 1.2m;
 
+    /// <summary>
+    /// <c>DEPLOYMENT_MODE</c>: <c>Auto</c> (default) uses one <c>TokenManager.deployToken</c> transaction per
+    /// model when the manager has it, is a registrar of the registry and the key holds <c>DEPLOYER_ROLE</c>,
+    /// and the three-transaction flow otherwise; <c>Factory</c> and <c>Legacy</c> force one.
+    /// </summary>
+    public DeploymentModeSetting DeploymentMode { get; set; } = DeploymentModeSetting.Auto;
+
+    /// <summary>
+    /// <c>MAX_IN_FLIGHT_PER_KEY</c>: signed transactions of one key that may be sent but not yet mined.
+    /// 16 is the per-account pending limit of common nodes; more would be parked or dropped by them.
+    /// </summary>
+    [Range(1, 1024, ErrorMessage = "MAX_IN_FLIGHT_PER_KEY (HokusaiContracts:Chain:MaxInFlightPerKey) must be between 1 and 1024.")]
+    public int MaxInFlightPerKey { get; set; } = 16;
+
+    /// <summary>
+    /// <c>REPLACE_AFTER</c> (seconds): a transaction not mined this long after it was sent is replaced (same
+    /// nonce, fees raised by at least 12.5 %, never above <c>MAX_GAS_PRICE_GWEI</c>). Zero turns replacement off.
+    /// </summary>
+    public TimeSpan ReplaceAfter { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Timeout of one RPC call.</summary>
     public TimeSpan RpcTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often receipts are polled.</summary>
+    /// <summary>
+    /// How often the block follower reads the head (<c>BLOCK_POLL_INTERVAL_MS</c>): receipts of every
+    /// waiting transaction are resolved from the blocks it sees. During an RPC outage it probes at least
+    /// every 500 ms, so the pipeline resumes within one interval of recovery.
+    /// </summary>
     public TimeSpan ReceiptPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Returns a description without the private key.</summary>
@@ -82,9 +106,13 @@ public sealed class ChainOptions
 /// <summary>Job engine settings.</summary>
 public sealed class JobEngineOptions
 {
-    /// <summary>Jobs processed at once per process.</summary>
-    [Range(1, 256, ErrorMessage = "JOB_CONCURRENCY (HokusaiContracts:Jobs:MaxConcurrency) must be between 1 and 256.")]
-    public int MaxConcurrency { get; set; } = 8;
+    /// <summary>
+    /// Jobs held at once per process (<c>JOB_CONCURRENCY</c>). Only a memory bound: a job waiting for a
+    /// receipt holds no thread, and throughput is bounded by the signer's in-flight window
+    /// (<see cref="ChainOptions.MaxInFlightPerKey"/>).
+    /// </summary>
+    [Range(1, 4096, ErrorMessage = "JOB_CONCURRENCY (HokusaiContracts:Jobs:MaxConcurrency) must be between 1 and 4096.")]
+    public int MaxConcurrency { get; set; } = 256;
 
     /// <summary>Attempts on transient errors before a job fails as retryable.</summary>
     [Range(1, 100, ErrorMessage = "HokusaiContracts:Jobs:MaxAttempts must be between 1 and 100.")]
@@ -182,6 +210,21 @@ internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<H
         if (options.Chain.RpcTimeout <= TimeSpan.Zero || options.Chain.ReceiptPollInterval <= TimeSpan.Zero)
         {
             failures.Add("HokusaiContracts:Chain:RpcTimeout and ReceiptPollInterval must be positive.");
+        }
+
+        if (options.Chain.ReplaceAfter < TimeSpan.Zero)
+        {
+            failures.Add("REPLACE_AFTER (HokusaiContracts:Chain:ReplaceAfter) must be 0 (off) or a positive number of seconds.");
+        }
+
+        if (options.Chain.ReceiptPollInterval > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("BLOCK_POLL_INTERVAL_MS (HokusaiContracts:Chain:ReceiptPollInterval) must be at most one minute.");
+        }
+
+        if (!Enum.IsDefined(options.Chain.DeploymentMode))
+        {
+            failures.Add("DEPLOYMENT_MODE (HokusaiContracts:Chain:DeploymentMode) must be auto, factory or legacy.");
         }
 
         if (options.Jobs.InitialRetryDelay <= TimeSpan.Zero || options.Jobs.MaxRetryDelay < options.Jobs.InitialRetryDelay)

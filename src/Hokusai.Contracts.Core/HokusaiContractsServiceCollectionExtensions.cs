@@ -66,6 +66,9 @@ public static class HokusaiContractsServiceCollectionExtensions
         services.TryAddSingleton<IModelTokenLookup, Hokusai.Contracts.Accept.ChainModelTokenLookup>();
 
         services.TryAddSingleton<IDeploymentService, DeploymentService>();
+        services.TryAddSingleton<DeploymentModeResolver>();
+        services.TryAddSingleton<DeploymentErrorMapper>();
+        services.TryAddSingleton<TransactionExecutor>();
         services.TryAddSingleton<DeploymentProcessor>();
         services.TryAddSingleton<DeploymentEngine>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DeploymentEngine>(sp => sp.GetRequiredService<DeploymentEngine>()));

@@ -60,7 +60,8 @@ internal sealed record DeploymentAcceptedData(
     string Status,
     int EstimatedCompletionTime,
     string Message,
-    DeploymentLinks Links);
+    DeploymentLinks Links,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PredictedTokenAddress = null);
 
 /// <summary>Where to poll and cancel a job.</summary>
 internal sealed record DeploymentLinks(string Status, string Cancel);
@@ -83,6 +84,10 @@ internal sealed class DeploymentStatusData
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTime? EstimatedCompletion { get; init; }
+
+    /// <summary>Factory mode: the address the token is (or will be) created at; the final tokenAddress equals it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PredictedTokenAddress { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public TokenDetailsData? TokenDetails { get; init; }

@@ -113,7 +113,8 @@ internal static class DeploymentHandlers
                         replayed
                             ? "Deployment request already accepted with this Idempotency-Key; returning the existing job."
                             : "Deployment request accepted; poll the status link for progress.",
-                        new DeploymentLinks(statusUrl, cancelUrl)),
+                        new DeploymentLinks(statusUrl, cancelUrl),
+                        job.PredictedTokenAddress),
                     StatusCodes.Status202Accepted);
 
             case SubmitOutcome.IdempotencyKeyReused:

@@ -12,6 +12,7 @@ internal static class DeploymentMapping
         StepDetail = job.StepDetail,
         LastUpdated = job.UpdatedAt.UtcDateTime,
         EstimatedCompletion = job.Status.IsFinal() ? null : job.CreatedAt.AddSeconds(estimatedCompletionSeconds).UtcDateTime,
+        PredictedTokenAddress = job.PredictedTokenAddress,
         TokenDetails = ToTokenDetails(job.TokenDetails),
         Error = ToError(job.Error),
     };

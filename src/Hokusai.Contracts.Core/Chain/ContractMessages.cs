@@ -62,6 +62,58 @@ internal sealed class MintTokensFunction : FunctionMessage
     public BigInteger Amount { get; set; }
 }
 
+[Function("deployToken", "address")]
+internal sealed class DeployTokenFunction : FunctionMessage
+{
+    [Parameter("string", "modelId", 1)]
+    public string ModelId { get; set; } = "";
+
+    [Parameter("string", "name", 2)]
+    public string Name { get; set; } = "";
+
+    [Parameter("string", "symbol", 3)]
+    public string Symbol { get; set; } = "";
+
+    [Parameter("string", "performanceMetric", 4)]
+    public string PerformanceMetric { get; set; } = "";
+
+    [Parameter("address", "recipient", 5)]
+    public string Recipient { get; set; } = "";
+
+    [Parameter("uint256", "initialSupply", 6)]
+    public BigInteger InitialSupply { get; set; }
+}
+
+[Function("predictTokenAddress", "address")]
+internal sealed class PredictTokenAddressFunction : FunctionMessage
+{
+    [Parameter("string", "modelId", 1)]
+    public string ModelId { get; set; } = "";
+
+    [Parameter("string", "name", 2)]
+    public string Name { get; set; } = "";
+
+    [Parameter("string", "symbol", 3)]
+    public string Symbol { get; set; } = "";
+}
+
+[Function("isRegistrar", "bool")]
+internal sealed class IsRegistrarFunction : FunctionMessage
+{
+    [Parameter("address", "account", 1)]
+    public string Account { get; set; } = "";
+}
+
+[Function("setRegistrar")]
+internal sealed class SetRegistrarFunction : FunctionMessage
+{
+    [Parameter("address", "account", 1)]
+    public string Account { get; set; } = "";
+
+    [Parameter("bool", "allowed", 2)]
+    public bool Allowed { get; set; }
+}
+
 [Function("grantRole")]
 internal sealed class GrantRoleFunction : FunctionMessage
 {

@@ -22,6 +22,31 @@ public interface IChainClient
     /// <summary>Prepares <c>TokenManager.mintTokens(modelId, to, amount)</c>.</summary>
     Task<PreparedTransaction> PrepareMintAsync(string modelId, string recipient, BigInteger amount, IProgress<string>? progress, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Prepares <c>TokenManager.deployToken(modelId, name, symbol, metric, recipient, supply)</c>: one
+    /// transaction that creates the token at its CREATE2 address (returned as
+    /// <see cref="PreparedTransaction.ContractAddress"/>), registers and mints. The estimate is the duplicate
+    /// check: a model that already has a token reverts with <c>ModelAlreadyHasToken</c>.
+    /// </summary>
+    Task<PreparedTransaction> PrepareFactoryDeploymentAsync(DeploymentRequest request, IProgress<string>? progress, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("This chain client has no factory mode.");
+
+    /// <summary>The address <see cref="PrepareFactoryDeploymentAsync"/> creates the token of <paramref name="request"/> at (no RPC).</summary>
+    string PredictTokenAddress(DeploymentRequest request) =>
+        throw new NotSupportedException("This chain client has no factory mode.");
+
+    /// <summary>Reads whether the contracts and the key allow factory mode.</summary>
+    Task<FactorySupport> GetFactorySupportAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new FactorySupport(false, false, false, "this chain client has no factory mode"));
+
+    /// <summary>
+    /// Signs a replacement of a stuck transaction: same nonce, recipient, data and gas limit, fees raised by
+    /// at least the nodes' replacement minimum (+12.5 %) and to the current network quote. Returns null when
+    /// that would exceed <c>MAX_GAS_PRICE_GWEI</c> (then the caller keeps waiting). Nothing is broadcast.
+    /// </summary>
+    Task<PreparedTransaction?> PrepareReplacementAsync(SentTransaction stuck, IProgress<string>? progress, CancellationToken cancellationToken) =>
+        Task.FromResult<PreparedTransaction?>(null);
+
     /// <summary>Broadcasts a signed transaction; "already known" counts as success, so it is safe to repeat.</summary>
     Task BroadcastAsync(PreparedTransaction transaction, CancellationToken cancellationToken);
 
@@ -45,6 +70,21 @@ public interface IChainClient
     /// persisted), so later transactions do not queue behind a gap. Other in-flight nonces are untouched.
     /// </summary>
     Task ReleaseNonceAsync(PreparedTransaction transaction, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called after a transient failure: when the RPC is unreachable, waits until it answers again and
+    /// returns true (the caller retries at once without spending its retry budget: an outage pauses the
+    /// pipeline); returns false at once when the node answers (an ordinary transient failure).
+    /// </summary>
+    Task<bool> WaitOutOutageAsync(CancellationToken cancellationToken) => Task.FromResult(false);
+
+    /// <summary>
+    /// Hands the signer a persisted transaction of an unfinished job (after a restart or a signer
+    /// handover), so that if the node misses its nonce it is re-broadcast before later ones wait behind the gap.
+    /// </summary>
+    void TrackPersisted(ulong nonce, string rawTransaction)
+    {
+    }
 
     /// <summary>Forgets locally assigned nonces and re-reads the pending nonce from the chain (after a signer handover).</summary>
     Task ResyncNonceAsync(CancellationToken cancellationToken);

@@ -8,6 +8,7 @@ using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Hex.HexTypes;
 using Nethereum.JsonRpc.Client;
 using Nethereum.Model;
+using Nethereum.RLP;
 using Nethereum.RPC.Eth.DTOs;
 using Nethereum.Signer;
 using Nethereum.Util;
@@ -25,11 +26,15 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
     private static readonly BigInteger DefaultPriorityFee = FeeCalculator.WeiPerGwei;
     private static readonly byte[] DefaultAdminRole = new byte[32];
     private static readonly byte[] MinterRole = Sha3Keccack.Current.CalculateHash("MINTER_ROLE"u8.ToArray());
+    internal static readonly byte[] DeployerRole = Sha3Keccack.Current.CalculateHash("DEPLOYER_ROLE"u8.ToArray());
 
     private readonly ChainOptions _options;
     private readonly EthECKey _key;
     private readonly RpcEndpointPool _pool;
     private readonly NonceManager _nonces;
+    private readonly BlockFollower _follower;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BigInteger> _estimates = new(StringComparer.OrdinalIgnoreCase);
+    private (BigInteger Tip, DateTimeOffset At)? _tip;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private StrongBox<BigInteger>? _chainId;
@@ -60,10 +65,19 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
         DeployerAddress = _key.GetPublicAddress();
         _pool = new RpcEndpointPool(options.RpcUrls, options.RpcTimeout, _logger);
         _nonces = NonceManager.For(DeployerAddress, options.RpcUrls);
+        _nonces.Window = options.MaxInFlightPerKey;
+        _follower = new BlockFollower(_pool, options, _logger, timeProvider);
+        _follower.AddSigner(DeployerAddress, _nonces, FillGapAsync);
     }
+
+    /// <summary>The block follower (exposed for tests and the benchmark's counts).</summary>
+    internal BlockFollower Follower => _follower;
 
     /// <inheritdoc />
     public string DeployerAddress { get; }
+
+    /// <summary>How long a read tip (<c>eth_maxPriorityFeePerGas</c>) is reused.</summary>
+    internal TimeSpan TipCacheDuration { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How often the network fee is re-read while it is above the cap.</summary>
     internal TimeSpan FeeRecheckInterval { get; init; } = TimeSpan.FromSeconds(2);
@@ -102,6 +116,49 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
         return PrepareCallAsync(RequireAddress(_options.TokenManagerAddress, "TOKEN_MANAGER_ADDRESS"), message, progress, cancellationToken);
     }
 
+    /// <inheritdoc />
+    public Task<PreparedTransaction> PrepareFactoryDeploymentAsync(DeploymentRequest request, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var manager = RequireAddress(_options.TokenManagerAddress, "TOKEN_MANAGER_ADDRESS");
+        var message = new DeployTokenFunction
+        {
+            ModelId = request.ModelId,
+            Name = request.TokenName,
+            Symbol = request.TokenSymbol,
+            PerformanceMetric = request.PerformanceMetric,
+            Recipient = request.InitialSupply > 0 ? request.UserAddress : AddressUtil.ZERO_ADDRESS,
+            InitialSupply = request.InitialSupply,
+        };
+        return PrepareAsync(nameof(DeployTokenFunction), manager, message.GetCallData().ToHex(true), progress, cancellationToken, PredictTokenAddress(request));
+    }
+
+    /// <inheritdoc />
+    public string PredictTokenAddress(DeploymentRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return TokenAddressPredictor.Predict(RequireAddress(_options.TokenManagerAddress, "TOKEN_MANAGER_ADDRESS"), request.ModelId, request.TokenName, request.TokenSymbol);
+    }
+
+    /// <inheritdoc />
+    public async Task<FactorySupport> GetFactorySupportAsync(CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(_options.TokenManagerAddress) || string.IsNullOrWhiteSpace(_options.ModelRegistryAddress))
+        {
+            return new FactorySupport(false, false, false, "MODEL_REGISTRY_ADDRESS or TOKEN_MANAGER_ADDRESS is not set");
+        }
+
+        var manager = _options.TokenManagerAddress;
+        const string probeId = "factory-probe";
+        var expected = TokenAddressPredictor.Predict(manager, probeId, "Probe", "PRB");
+        var predicted = QueryOrDefaultAsync("predictTokenAddress", w => w.Eth.GetContractQueryHandler<PredictTokenAddressFunction>().QueryAsync<string>(manager, new PredictTokenAddressFunction { ModelId = probeId, Name = "Probe", Symbol = "PRB" }), cancellationToken);
+        var registrar = QueryOrDefaultAsync("isRegistrar", w => w.Eth.GetContractQueryHandler<IsRegistrarFunction>().QueryAsync<bool>(_options.ModelRegistryAddress, new IsRegistrarFunction { Account = manager }), cancellationToken);
+        var role = QueryOrDefaultAsync("hasRole", w => w.Eth.GetContractQueryHandler<HasRoleFunction>().QueryAsync<bool>(manager, new HasRoleFunction { Role = DeployerRole, Account = DeployerAddress }), cancellationToken);
+        await Task.WhenAll(predicted, registrar, role);
+        var hasFactory = await predicted is { Length: > 0 } address && string.Equals(address, expected, StringComparison.OrdinalIgnoreCase);
+        return new FactorySupport(hasFactory, await registrar, await role);
+    }
+
     /// <summary>Prepares any contract creation from the embedded artefacts.</summary>
     internal Task<PreparedTransaction> PrepareDeploymentAsync<TDeployment>(TDeployment message, IProgress<string>? progress, CancellationToken cancellationToken)
         where TDeployment : ContractDeploymentMessage, new()
@@ -122,6 +179,10 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
     public async Task BroadcastAsync(PreparedTransaction transaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        // Persisted by the caller before this call: from now on the follower can re-send it if the node
+        // misses its nonce (e.g. this very broadcast fails during an outage).
+        _nonces.Track(transaction.Nonce, transaction.RawTransaction);
+        _follower.Wake();
         try
         {
             await _pool.ExecuteAsync("eth_sendRawTransaction", w => w.Eth.Transactions.SendRawTransaction.SendRequestAsync(transaction.RawTransaction), cancellationToken);
@@ -171,36 +232,128 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
         return await Guard("wait for receipt", async () =>
         {
             progress?.Report($"Waiting for transaction {transactionHash} to be mined");
-            while (true)
+            // The block follower resolves it from the head it follows for every waiting job.
+            var receipt = await _follower.WaitAsync(transactionHash, progress, cancellationToken);
+            var block = (ulong)receipt.BlockNumber.Value;
+            if (receipt.Status is not null && receipt.Status.Value == BigInteger.Zero)
             {
-                var receipt = await GetReceiptAsync(transactionHash, cancellationToken);
-                if (receipt is null)
-                {
-                    await Task.Delay(_options.ReceiptPollInterval, _time, cancellationToken);
-                    continue;
-                }
-
-                var block = (ulong)receipt.BlockNumber.Value;
-                if (receipt.Status is not null && receipt.Status.Value == BigInteger.Zero)
-                {
-                    var reason = await ReplayRevertAsync(transactionHash, receipt, cancellationToken);
-                    ChainLog.TransactionReverted(_logger, transactionHash, reason.Description);
-                    progress?.Report($"Transaction {transactionHash} reverted in block {block}: {reason.Description}");
-                    throw new ChainException(ChainErrorKind.Reverted, $"Transaction {transactionHash} reverted: {reason.Description}", reason.Reason);
-                }
-
-                progress?.Report($"Mined in block {block}");
-                if (_options.ConfirmationBlocks <= 0 || await WaitForConfirmationsAsync(transactionHash, receipt, progress, cancellationToken))
-                {
-                    ChainLog.Confirmed(_logger, transactionHash, block);
-                    progress?.Report(_options.ConfirmationBlocks <= 0 ? "Included" : $"Confirmed ({_options.ConfirmationBlocks} blocks)");
-                    return ToReceipt(receipt);
-                }
-
-                ChainLog.Reorganised(_logger, transactionHash, block);
-                progress?.Report($"Transaction {transactionHash} left block {block}; waiting again");
+                var reason = await ReplayRevertAsync(transactionHash, receipt, cancellationToken);
+                ChainLog.TransactionReverted(_logger, transactionHash, reason.Description);
+                progress?.Report($"Transaction {transactionHash} reverted in block {block}: {reason.Description}");
+                throw new ChainException(ChainErrorKind.Reverted, $"Transaction {transactionHash} reverted: {reason.Description}", reason.Reason);
             }
+
+            ChainLog.Confirmed(_logger, transactionHash, block);
+            progress?.Report(_options.ConfirmationBlocks <= 0 ? "Included" : $"Confirmed ({_options.ConfirmationBlocks} blocks)");
+            return ToReceipt(receipt);
         });
+    }
+
+    /// <inheritdoc />
+    public async Task<PreparedTransaction?> PrepareReplacementAsync(SentTransaction stuck, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stuck);
+        return await Guard("replacement", async () =>
+        {
+            var chainId = await GetChainIdAsync(cancellationToken);
+            var fees = await ReadNetworkFeesAsync(cancellationToken);
+            var cap = FeeCalculator.GweiToWei(_options.MaxGasPriceGwei);
+            var current = FeeCalculator.Quote(fees, BigInteger.Zero);
+            FeeQuote bumped;
+            string? to;
+            string data;
+            BigInteger gasLimit;
+            switch (TransactionFactory.CreateTransaction(stuck.RawTransaction))
+            {
+                case Transaction1559 old:
+                    var tip = BigInteger.Max(Bump(old.MaxPriorityFeePerGas ?? 0), current?.MaxPriorityFeePerGas ?? 0);
+                    var maxFee = BigInteger.Max(Bump(old.MaxFeePerGas ?? 0), BigInteger.Max(current?.MaxFeePerGas ?? 0, tip));
+                    bumped = new FeeQuote(true, maxFee, tip, BigInteger.Zero, maxFee);
+                    (to, data, gasLimit) = (old.ReceiverAddress, old.Data ?? "0x", old.GasLimit ?? 0);
+                    break;
+                case LegacyTransactionChainId old:
+                    var price = BigInteger.Max(Bump(old.GasPrice.ToBigIntegerFromRLPDecoded()), current?.GasPrice ?? 0);
+                    bumped = new FeeQuote(false, BigInteger.Zero, BigInteger.Zero, price, price);
+                    (to, data, gasLimit) = (old.ReceiveAddress is { Length: > 0 } r ? r.ToHex(true) : null, old.Data.ToHex(true), old.GasLimit.ToBigIntegerFromRLPDecoded());
+                    break;
+                default:
+                    return null;
+            }
+
+            var perGas = bumped.IsEip1559 ? bumped.MaxFeePerGas : bumped.GasPrice;
+            if (cap > 0 && perGas > cap)
+            {
+                // Never above the cap: the stuck transaction keeps waiting (as a new one would).
+                progress?.Report($"Transaction {stuck.Hash} is stuck, but a replacement would need {FeeCalculator.FormatGwei(perGas)} gwei per gas, above the cap of {FeeCalculator.FormatGwei(cap)} gwei (MAX_GAS_PRICE_GWEI); waiting");
+                return null;
+            }
+
+            var replacement = Sign(chainId, stuck.Nonce, to, data, gasLimit, bumped);
+            ChainLog.Prepared(_logger, "replacement", replacement.Hash, replacement.Nonce, gasLimit);
+            progress?.Report($"Replacing stuck transaction {stuck.Hash} with {replacement.Hash} (nonce {stuck.Nonce}, {FeeCalculator.FormatGwei(perGas)} gwei per gas)");
+            return replacement;
+        });
+    }
+
+    /// <summary>Raises a fee by the replacement minimum common nodes require (+10 %; +12.5 % leaves room) plus one wei.</summary>
+    internal static BigInteger Bump(BigInteger fee) => (fee * 1125 / 1000) + 1;
+
+    /// <inheritdoc />
+    public Task<bool> WaitOutOutageAsync(CancellationToken cancellationToken) => _follower.WaitOutOutageAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public void TrackPersisted(ulong nonce, string rawTransaction)
+    {
+        _nonces.Track(nonce, rawTransaction);
+        _follower.Wake();
+    }
+
+    /// <summary>
+    /// Gas limit = estimate × <c>GAS_PRICE_MULTIPLIER</c>. The estimate of a call shape (recipient, function
+    /// or creation, data length in 32-byte words) is made once and reused; a reused estimate is checked
+    /// with one <c>eth_call</c> at that gas limit instead, which still surfaces any revert (the duplicate
+    /// check of <c>deployToken</c>, a missing role) before anything is signed, at a fraction of the
+    /// node's cost: an estimate runs the transaction many times over.
+    /// </summary>
+    private async Task<BigInteger> GasLimitAsync(string? to, string data, CancellationToken cancellationToken)
+    {
+        var shape = string.Concat(to ?? "create", ":", data.Length > 10 && to is not null ? data[..10] : "", ":", ((data.Length + 63) / 64).ToString(CultureInfo.InvariantCulture));
+        if (_estimates.TryGetValue(shape, out var cached))
+        {
+            try
+            {
+                await _pool.ExecuteAsync("eth_call", w => w.Eth.Transactions.Call.SendRequestAsync(new CallInput { From = DeployerAddress, To = to, Data = data, Gas = new HexBigInteger(cached) }, BlockParameter.CreatePending()), cancellationToken);
+                return cached;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && !(ex is ChainException { IsTransient: true }))
+            {
+                // A revert, or more gas than the shape needed so far: a real estimate decides (and throws the
+                // revert with its reason if there is one).
+                _estimates.TryRemove(shape, out _);
+            }
+        }
+
+        var estimate = await _pool.ExecuteAsync("eth_estimateGas", w => w.Eth.Transactions.EstimateGas.SendRequestAsync(new CallInput { From = DeployerAddress, To = to, Data = data }), cancellationToken);
+        var gasLimit = FeeCalculator.GasLimit(estimate.Value, _options.GasPriceMultiplier);
+        _estimates[shape] = gasLimit;
+        return gasLimit;
+    }
+
+    /// <summary>Fills a nonce nobody holds bytes for with a zero-value transfer to self.</summary>
+    private async Task FillGapAsync(BigInteger nonce, CancellationToken cancellationToken)
+    {
+        var chainId = await GetChainIdAsync(cancellationToken);
+        var fee = await GetFeeAsync(null, cancellationToken);
+        var filler = Sign(chainId, nonce, DeployerAddress, "0x", 21_000, fee);
+        _nonces.Track(filler.Nonce, filler.RawTransaction);
+        try
+        {
+            await _pool.ExecuteAsync("eth_sendRawTransaction", w => w.Eth.Transactions.SendRawTransaction.SendRequestAsync(filler.RawTransaction), cancellationToken);
+        }
+        catch (RpcResponseException ex) when (ChainErrorClassifier.Classify(ex).Kind == ChainErrorKind.NonceConflict || ChainErrorClassifier.IsAlreadyKnown(ex))
+        {
+            // The nonce was taken meanwhile: no gap left to fill.
+        }
     }
 
     /// <inheritdoc />
@@ -256,19 +409,27 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
         return _nonces.ReleaseAsync(transaction.Nonce, cancellationToken);
     }
 
-    public void Dispose() => _pool.Dispose();
+    public void Dispose()
+    {
+        _follower.Dispose();
+        _pool.Dispose();
+    }
 
-    private async Task<PreparedTransaction> PrepareAsync(string kind, string? to, string data, IProgress<string>? progress, CancellationToken cancellationToken) =>
+    private async Task<PreparedTransaction> PrepareAsync(string kind, string? to, string data, IProgress<string>? progress, CancellationToken cancellationToken, string? creates = null) =>
         await Guard(kind, async () =>
         {
             var chainId = await GetChainIdAsync(cancellationToken);
             progress?.Report("Estimating gas");
-            var estimate = await _pool.ExecuteAsync("eth_estimateGas", w => w.Eth.Transactions.EstimateGas.SendRequestAsync(new CallInput { From = DeployerAddress, To = to, Data = data }), cancellationToken);
-            var gasLimit = FeeCalculator.GasLimit(estimate.Value, _options.GasPriceMultiplier);
+            var gasLimit = await GasLimitAsync(to, data, cancellationToken);
             var fee = await GetFeeAsync(progress, cancellationToken);
 
             // The nonce is taken last, after everything that can fail, so a failure leaves no gap.
             var prepared = await _nonces.UseNextAsync(ReadPendingNonceAsync, nonce => Sign(chainId, nonce, to, data, gasLimit, fee), cancellationToken);
+            if (creates is not null)
+            {
+                prepared = prepared with { ContractAddress = creates };
+            }
+
             ChainLog.Prepared(_logger, kind, prepared.Hash, prepared.Nonce, gasLimit);
             progress?.Report(fee.IsEip1559
                 ? $"Signed {prepared.Hash} (nonce {prepared.Nonce}, gas limit {gasLimit}, max fee {FeeCalculator.FormatGwei(fee.MaxFeePerGas)} gwei, tip {FeeCalculator.FormatGwei(fee.MaxPriorityFeePerGas)} gwei)"
@@ -328,21 +489,39 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
 
     private async Task<NetworkFees> ReadNetworkFeesAsync(CancellationToken cancellationToken)
     {
-        var block = await _pool.ExecuteAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(BlockParameter.CreateLatest()), cancellationToken);
-        if (!UseLegacyTransactions && block?.BaseFeePerGas is { } baseFee)
+        // The follower's head is fresh while jobs are in flight: its base fee saves a block read per transaction.
+        var now = _time.GetUtcNow();
+        BigInteger? baseFee;
+        if (_follower.Head is { BaseFee: { } followed } head && now - head.At <= _options.ReceiptPollInterval * 2)
         {
-            BigInteger tip;
-            try
+            baseFee = followed;
+        }
+        else
+        {
+            var block = await _pool.ExecuteAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(BlockParameter.CreateLatest()), cancellationToken);
+            baseFee = block?.BaseFeePerGas?.Value;
+        }
+
+        if (!UseLegacyTransactions && baseFee is { } fee)
+        {
+            if (_tip is not { } cached || now - cached.At > TipCacheDuration)
             {
-                tip = await ReadPriorityFeeAsync(cancellationToken);
-            }
-            catch (RpcResponseException)
-            {
-                // Nodes without eth_maxPriorityFeePerGas: a 1 gwei tip is the common default.
-                tip = DefaultPriorityFee;
+                BigInteger tip;
+                try
+                {
+                    tip = await ReadPriorityFeeAsync(cancellationToken);
+                }
+                catch (RpcResponseException)
+                {
+                    // Nodes without eth_maxPriorityFeePerGas: a 1 gwei tip is the common default.
+                    tip = DefaultPriorityFee;
+                }
+
+                cached = (tip, now);
+                _tip = cached;
             }
 
-            return new NetworkFees(baseFee.Value, tip, BigInteger.Zero);
+            return new NetworkFees(fee, cached.Tip, BigInteger.Zero);
         }
 
         var gasPrice = await _pool.ExecuteAsync("eth_gasPrice", w => w.Eth.GasPrice.SendRequestAsync(), cancellationToken);
@@ -374,32 +553,6 @@ internal sealed class NethereumChainClient : IChainClient, IDisposable
 
     private Task<TransactionReceipt?> GetReceiptAsync(string hash, CancellationToken cancellationToken) =>
         _pool.ExecuteAsync<TransactionReceipt?>("eth_getTransactionReceipt", async w => await w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash), cancellationToken);
-
-    /// <summary>Waits for the configured depth; false when the transaction left its block meanwhile.</summary>
-    private async Task<bool> WaitForConfirmationsAsync(string hash, TransactionReceipt receipt, IProgress<string>? progress, CancellationToken cancellationToken)
-    {
-        var included = receipt.BlockNumber.Value;
-        var target = included + _options.ConfirmationBlocks;
-        var lastReported = BigInteger.MinusOne;
-        while (true)
-        {
-            var latest = (await _pool.ExecuteAsync("eth_blockNumber", w => w.Eth.Blocks.GetBlockNumber.SendRequestAsync(), cancellationToken)).Value;
-            var confirmations = BigInteger.Max(BigInteger.Zero, latest - included);
-            if (confirmations != lastReported)
-            {
-                progress?.Report($"Confirmations {BigInteger.Min(confirmations, _options.ConfirmationBlocks)}/{_options.ConfirmationBlocks}");
-                lastReported = confirmations;
-            }
-
-            if (latest >= target)
-            {
-                var again = await GetReceiptAsync(hash, cancellationToken);
-                return again is not null && string.Equals(again.BlockHash, receipt.BlockHash, StringComparison.OrdinalIgnoreCase);
-            }
-
-            await Task.Delay(_options.ReceiptPollInterval, _time, cancellationToken);
-        }
-    }
 
     /// <summary>Re-executes a failed transaction as a call in its block to learn the revert reason.</summary>
     private async Task<DecodedRevert> ReplayRevertAsync(string hash, TransactionReceipt receipt, CancellationToken cancellationToken)

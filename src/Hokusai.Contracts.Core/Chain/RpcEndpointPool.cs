@@ -4,6 +4,7 @@ using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Nethereum.JsonRpc.Client;
 using Nethereum.Web3;
+using Newtonsoft.Json.Linq;
 
 namespace Hokusai.Contracts.Chain;
 
@@ -96,6 +97,60 @@ internal sealed class RpcEndpointPool : IDisposable
             innerException: last);
     }
 
+    /// <summary>
+    /// Sends several JSON-RPC calls in one HTTP request (a JSON-RPC batch), failing over like single calls.
+    /// Returns one entry per call, in order: the call's <c>result</c>, or a <see cref="JObject"/> holding
+    /// its <c>error</c> (<see cref="BatchError"/> tells them apart).
+    /// </summary>
+    internal async Task<IReadOnlyList<JToken?>> BatchAsync(IReadOnlyList<(string Method, JArray Params)> calls, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
+        if (calls.Count == 0)
+        {
+            return [];
+        }
+
+        var request = new JArray();
+        for (var i = 0; i < calls.Count; i++)
+        {
+            request.Add(new JObject { ["jsonrpc"] = "2.0", ["id"] = i, ["method"] = calls[i].Method, ["params"] = calls[i].Params });
+        }
+
+        var body = request.ToString(Newtonsoft.Json.Formatting.None);
+        var response = await ExecuteAsync("batch", async web3 =>
+        {
+            var endpoint = _endpoints.First(e => ReferenceEquals(e.Web3, web3));
+            using var message = new HttpRequestMessage(HttpMethod.Post, endpoint.Uri) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            message.Headers.Authorization = endpoint.Auth;
+            using var reply = await endpoint.Http.SendAsync(message, cancellationToken);
+            reply.EnsureSuccessStatusCode();
+            var text = await reply.Content.ReadAsStringAsync(cancellationToken);
+            return JToken.Parse(text);
+        }, cancellationToken);
+
+        var results = new JToken?[calls.Count];
+        if (response is not JArray items)
+        {
+            // A node without batch support answers with one error object.
+            var error = new JObject { ["error"] = response is JObject o && o["error"] is { } e ? e : new JObject { ["message"] = "batch not supported" } };
+            Array.Fill(results, error);
+            return results;
+        }
+
+        foreach (var item in items.OfType<JObject>())
+        {
+            if (item["id"]?.Type == JTokenType.Integer && item.Value<int>("id") is var id && id >= 0 && id < results.Length)
+            {
+                results[id] = item["error"] is { Type: not JTokenType.Null } error ? new JObject { ["error"] = error } : item["result"];
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>The error of a <see cref="BatchAsync"/> entry, or null when it holds a result.</summary>
+    internal static JToken? BatchError(JToken? entry) => entry is JObject { Count: 1 } o && o["error"] is { } error ? error : null;
+
     internal Task ExecuteAsync(string operation, Func<IWeb3, Task> call, CancellationToken cancellationToken) =>
         ExecuteAsync<bool>(operation, async web3 =>
         {
@@ -131,8 +186,8 @@ internal sealed class RpcEndpointPool : IDisposable
 
         var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = timeout };
         var client = new RpcClient(uri, http, auth);
-        return new Endpoint(Display(url), new Web3(client), http);
+        return new Endpoint(Display(url), new Web3(client), http, uri, auth);
     }
 
-    private sealed record Endpoint(string DisplayUrl, IWeb3 Web3, HttpClient Http);
+    private sealed record Endpoint(string DisplayUrl, IWeb3 Web3, HttpClient Http, Uri Uri, AuthenticationHeaderValue? Auth);
 }

@@ -4,14 +4,15 @@ using System.Text.RegularExpressions;
 using Hokusai.Contracts.Chain;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nethereum.Signer;
-using Nethereum.Util;
+
 
 namespace Hokusai.Contracts;
 
 /// <summary>
 /// A local Ethereum dev chain for development and tests: starts anvil (from the repository's pinned
 /// npm package) on a free loopback port, deploys <c>ModelRegistry</c> and <c>TokenManager</c> from the
-/// embedded artefacts, grants the deployer the minter role, and stops the process it started on dispose.
+/// embedded artefacts with <see cref="ContractsBootstrapper"/> (factory-enabled unless
+/// <see cref="DevChainOptions.Factory"/> is false), and stops the process it started on dispose.
 /// </summary>
 /// <example>
 /// <code>
@@ -59,7 +60,7 @@ public sealed partial class DevChain : IAsyncDisposable
     /// <summary>The deployed <c>ModelRegistry</c>, owned by the deployer.</summary>
     public string ModelRegistryAddress { get; private set; } = "";
 
-    /// <summary>The deployed <c>TokenManager</c>; the deployer is its admin and holds <c>MINTER_ROLE</c>.</summary>
+    /// <summary>The deployed <c>TokenManager</c>; the deployer is its admin and holds <c>MINTER_ROLE</c> (and <c>DEPLOYER_ROLE</c> with a registrar-enabled manager unless <see cref="DevChainOptions.Factory"/> is false).</summary>
     public string TokenManagerAddress { get; private set; } = "";
 
     /// <summary>The deployer's private key (anvil account 0, public knowledge).</summary>
@@ -116,7 +117,7 @@ public sealed partial class DevChain : IAsyncDisposable
         {
             var port = await output.Listening.WaitAsync(timeout.Token);
             chain = new DevChain(process, $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", options.ChainId);
-            await chain.DeployAsync(timeout.Token);
+            await chain.DeployAsync(options.Factory, timeout.Token);
             return chain;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -258,7 +259,7 @@ public sealed partial class DevChain : IAsyncDisposable
         }
     }
 
-    private async Task DeployAsync(CancellationToken cancellationToken)
+    private async Task DeployAsync(bool factory, CancellationToken cancellationToken)
     {
         var chainOptions = new ChainOptions
         {
@@ -267,24 +268,15 @@ public sealed partial class DevChain : IAsyncDisposable
             ChainId = ChainId,
         };
         chainOptions.RpcUrls.Add(RpcUrl);
-        using var client = new NethereumChainClient(chainOptions, NullLoggerFactory.Instance, TimeProvider.System);
-        await WaitUntilAnsweringAsync(client, cancellationToken);
+        using (var client = new NethereumChainClient(chainOptions, NullLoggerFactory.Instance, TimeProvider.System))
+        {
+            await WaitUntilAnsweringAsync(client, cancellationToken);
+        }
 
-        // The CREATE addresses are known once signed, so both deployments go out before either is mined.
-        var registry = await client.PrepareDeploymentAsync(new ModelRegistryDeployment(), null, cancellationToken);
-        var manager = await client.PrepareDeploymentAsync(new TokenManagerDeployment { Registry = registry.ContractAddress! }, null, cancellationToken);
-        await client.BroadcastAsync(registry, cancellationToken);
-        await client.BroadcastAsync(manager, cancellationToken);
-        ModelRegistryAddress = (await client.WaitForReceiptAsync(registry.Hash, null, cancellationToken)).ContractAddress ?? registry.ContractAddress!;
-        TokenManagerAddress = (await client.WaitForReceiptAsync(manager.Hash, null, cancellationToken)).ContractAddress ?? manager.ContractAddress!;
-
-        var grant = await client.PrepareCallAsync(
-            TokenManagerAddress,
-            new GrantRoleFunction { Role = Sha3Keccack.Current.CalculateHash("MINTER_ROLE"u8.ToArray()), Account = DeployerAddress },
-            null,
-            cancellationToken);
-        await client.BroadcastAsync(grant, cancellationToken);
-        await client.WaitForReceiptAsync(grant.Hash, null, cancellationToken);
+        // The same code path as the host's bootstrap command.
+        var deployed = await ContractsBootstrapper.DeployAsync(chainOptions, factory, null, cancellationToken);
+        ModelRegistryAddress = deployed.ModelRegistryAddress;
+        TokenManagerAddress = deployed.TokenManagerAddress;
     }
 
     private static async Task WaitUntilAnsweringAsync(NethereumChainClient client, CancellationToken cancellationToken)

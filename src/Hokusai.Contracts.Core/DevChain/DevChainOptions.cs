@@ -16,6 +16,12 @@ public sealed class DevChainOptions
     /// <summary>Chain id the node reports.</summary>
     public long ChainId { get; set; } = 31337;
 
+    /// <summary>
+    /// Bootstrap the contracts for factory mode (the manager is a registrar, the deployer holds
+    /// <c>DEPLOYER_ROLE</c>); false deploys them for the three-transaction flow only.
+    /// </summary>
+    public bool Factory { get; set; } = true;
+
     /// <summary>How long to wait for the node to answer and the contracts to deploy.</summary>
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

@@ -51,6 +51,12 @@ public sealed record DeploymentJob
     /// <summary>W3C trace context of the accepting request, so the worker's spans join its trace.</summary>
     public string? TraceParent { get; init; }
 
+    /// <summary>The mode the job runs in; set when it is accepted or first processed, never changed afterwards.</summary>
+    public DeploymentMode? Mode { get; init; }
+
+    /// <summary>In factory mode: the CREATE2 address the token is created at (the final token address equals it).</summary>
+    public string? PredictedTokenAddress { get; init; }
+
     /// <summary>Transactions sent for this job, persisted before their receipts are awaited.</summary>
     public JobTransactions Transactions { get; init; } = new();
 
@@ -67,7 +73,7 @@ public sealed record DeploymentJob
 /// <summary>The signed transactions of a job. Raw bytes are kept so a restart can re-broadcast the very same transaction.</summary>
 public sealed record JobTransactions
 {
-    /// <summary>The token creation transaction.</summary>
+    /// <summary>The token creation transaction (in factory mode the one <c>deployToken</c> transaction).</summary>
     public SentTransaction? TokenDeployment { get; init; }
 
     /// <summary>Address the token was (or will be) created at.</summary>
@@ -81,6 +87,28 @@ public sealed record JobTransactions
 
     /// <summary>Receipt facts of the token creation, once mined.</summary>
     public ReceiptSummary? TokenReceipt { get; init; }
+
+    /// <summary>
+    /// Earlier signed versions of the current step's transaction with the same nonce (replaced with a
+    /// higher fee while stuck). They stay watched: whichever version is mined wins.
+    /// </summary>
+    public IReadOnlyList<SentTransaction> Replaced { get; init; } = [];
+
+    /// <summary>
+    /// The same transactions without their raw bytes (hashes and nonces stay): once a job is final nothing
+    /// is re-sent, and the bytes (kilobytes per token creation) would only weigh on the store.
+    /// </summary>
+    public JobTransactions WithoutRawBytes()
+    {
+        static SentTransaction? Strip(SentTransaction? sent) => sent is null ? null : sent with { RawTransaction = string.Empty };
+        return this with
+        {
+            TokenDeployment = Strip(TokenDeployment),
+            Registration = Strip(Registration),
+            Mint = Strip(Mint),
+            Replaced = [.. Replaced.Select(r => Strip(r)!)],
+        };
+    }
 }
 
 /// <summary>The receipt facts reported for a token creation.</summary>

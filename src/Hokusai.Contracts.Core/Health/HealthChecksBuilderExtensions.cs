@@ -11,8 +11,8 @@ namespace Hokusai.Contracts;
 public static class HokusaiHealthChecksBuilderExtensions
 {
     /// <summary>
-    /// Adds the readiness checks <c>lifecycle</c> (starting / shutting down), <c>rpc</c> (latest block)
-    /// and <c>model_registry</c> (a view call), all tagged <see cref="HokusaiHealthCheckOptions.ReadyTag"/>.
+    /// Adds the readiness checks <c>lifecycle</c> (starting / shutting down), <c>rpc</c> (latest block),
+    /// <c>model_registry</c> (a view call) and <c>deployment_mode</c> (the mode new jobs start in, and why), all tagged <see cref="HokusaiHealthCheckOptions.ReadyTag"/>.
     /// Each probe has a timeout and its result is cached briefly (both 2 s by default). With a
     /// <see cref="HokusaiHealthCheckOptions.ShutdownDelay"/>, the host keeps serving that long after
     /// shutdown begins, with readiness failing. Safe to call twice.
@@ -60,6 +60,12 @@ public static class HokusaiHealthChecksBuilderExtensions
         builder.Add(new HealthCheckRegistration(
             HokusaiHealthCheckOptions.ModelRegistryCheckName,
             sp => new ModelRegistryHealthCheck(sp.GetRequiredService<HealthProbes>()),
+            HealthStatus.Unhealthy,
+            tags,
+            backstop));
+        builder.Add(new HealthCheckRegistration(
+            HokusaiHealthCheckOptions.DeploymentModeCheckName,
+            sp => new DeploymentModeHealthCheck(sp, sp.GetRequiredService<IOptions<HokusaiHealthCheckOptions>>()),
             HealthStatus.Unhealthy,
             tags,
             backstop));

@@ -15,6 +15,9 @@ public sealed class HokusaiHealthCheckOptions
     /// <summary>Name of the check that calls a view function on the <c>ModelRegistry</c>.</summary>
     public const string ModelRegistryCheckName = "model_registry";
 
+    /// <summary>Name of the check that reports the deployment mode new jobs start in, and why.</summary>
+    public const string DeploymentModeCheckName = "deployment_mode";
+
     /// <summary>How long one probe may take before the check reports unhealthy (default and maximum 2 s).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -77,22 +77,34 @@ internal sealed partial class DeploymentEngine(
         using var intakeScope = CancellationTokenSource.CreateLinkedTokenSource(intake, lease.Lost);
         using var processingScope = CancellationTokenSource.CreateLinkedTokenSource(processing, lease.Lost);
 
-        await RequeueAsync(TimeSpan.Zero, intakeScope.Token);
-        var workers = Enumerable.Range(0, Math.Max(1, _options.MaxConcurrency))
-            .Select(_ => WorkerAsync(intakeScope.Token, processingScope.Token, lease.Lost))
-            .Append(SweepAsync(intakeScope.Token))
-            .ToArray();
-        await Task.WhenAll(workers);
+        await RequeueAsync(TimeSpan.Zero, intakeScope.Token, adoptTransactions: true);
+        await Task.WhenAll(DispatchAsync(intakeScope.Token, processingScope.Token, lease.Lost), SweepAsync(intakeScope.Token));
         if (lease.Lost.IsCancellationRequested)
         {
             LogOwnerLost(logger, chain.DeployerAddress);
         }
     }
 
-    private async Task WorkerAsync(CancellationToken intake, CancellationToken processing, CancellationToken leaseLost)
+    /// <summary>
+    /// Takes jobs from the queue while fewer than <see cref="JobEngineOptions.MaxConcurrency"/> are held.
+    /// A held job waiting for a receipt costs no thread; what bounds throughput is the signer's in-flight
+    /// window (MAX_IN_FLIGHT_PER_KEY), where preparing a transaction waits while the window is full.
+    /// </summary>
+    private async Task DispatchAsync(CancellationToken intake, CancellationToken processing, CancellationToken leaseLost)
     {
+        using var slots = new SemaphoreSlim(Math.Max(1, _options.MaxConcurrency));
+        var running = new ConcurrentDictionary<Task, byte>();
         while (!intake.IsCancellationRequested)
         {
+            try
+            {
+                await slots.WaitAsync(intake);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
             QueueItem? item;
             try
             {
@@ -100,6 +112,7 @@ internal sealed partial class DeploymentEngine(
             }
             catch (StoreUnavailableException ex)
             {
+                slots.Release();
                 LogQueueUnavailable(logger, ex.Message);
                 await DelayQuietly(_options.InitialRetryDelay, intake);
                 continue;
@@ -107,10 +120,29 @@ internal sealed partial class DeploymentEngine(
 
             if (item is null)
             {
-                return;
+                slots.Release();
+                break;
             }
 
+            var task = RunItemAsync(item, slots, processing, leaseLost);
+            running.TryAdd(task, 0);
+            _ = task.ContinueWith(t => running.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        await Task.WhenAll(running.Keys);
+    }
+
+    private async Task RunItemAsync(QueueItem item, SemaphoreSlim slots, CancellationToken processing, CancellationToken leaseLost)
+    {
+        try
+        {
+            // Off the dispatcher's stack: the dispatcher goes straight back to the queue.
+            await Task.Yield();
             await HandleAsync(item, processing, leaseLost);
+        }
+        finally
+        {
+            slots.Release();
         }
     }
 
@@ -127,8 +159,10 @@ internal sealed partial class DeploymentEngine(
         ContractsTelemetry.JobStarted();
         try
         {
-            using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = item.JobId, ["ModelId"] = await ModelIdForLogsAsync(item.JobId, cancellationToken), ["DeliveryCount"] = item.DeliveryCount });
-            var outcome = await ProcessWithRetriesAsync(item.JobId, cancellationToken);
+            // The job is read once per delivery: the scope, the run and its first attempt share the read.
+            var (read, job) = await ReadOnceAsync(item.JobId, cancellationToken);
+            using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = item.JobId, ["ModelId"] = job?.Request.ModelId ?? string.Empty, ["DeliveryCount"] = item.DeliveryCount });
+            var outcome = read && (job is null || job.Status.IsFinal()) ? RunOutcome.Done : await ProcessWithRetriesAsync(item.JobId, job, cancellationToken);
             if (outcome == RunOutcome.Parked)
             {
                 if (leaseLost.IsCancellationRequested)
@@ -165,22 +199,6 @@ internal sealed partial class DeploymentEngine(
         }
     }
 
-    /// <summary>
-    /// The model id for the job's logging scope. A store outage here must not park the job outside the retry
-    /// pipeline: the delivery would stay unacknowledged with this live worker (kept fresh, never reclaimed) until
-    /// the stale sweep, minutes later. The pipeline retries the store itself.
-    /// </summary>
-    private async Task<string> ModelIdForLogsAsync(Guid jobId, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await store.GetSummaryAsync(jobId, cancellationToken))?.Request.ModelId ?? string.Empty;
-        }
-        catch (StoreUnavailableException)
-        {
-            return string.Empty;
-        }
-    }
 
     private enum RunOutcome
     {
@@ -220,13 +238,59 @@ internal sealed partial class DeploymentEngine(
             })
             .Build();
 
-    private async Task<RunOutcome> ProcessWithRetriesAsync(Guid jobId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The one read of the job per delivery. A store outage here must not park the job outside the retry
+    /// pipeline (the delivery would stay unacknowledged with this live worker until the stale sweep): the
+    /// pipeline then reads it itself.
+    /// </summary>
+    private async Task<(bool Read, DeploymentJob? Job)> ReadOnceAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (true, await store.GetAsync(jobId, cancellationToken));
+        }
+        catch (StoreUnavailableException)
+        {
+            return (false, null);
+        }
+    }
+
+    private async Task<RunOutcome> ProcessWithRetriesAsync(Guid jobId, DeploymentJob? job, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(JobIdKey, jobId);
+        DeploymentJob? loaded = job;
         try
         {
-            await Retries.ExecuteAsync(async (ctx, id) => await processor.RunAsync(id, ctx.CancellationToken), context, jobId);
+            await Retries.ExecuteAsync(
+                async (ctx, id) =>
+                {
+                    // The first attempt uses the job read for this delivery; a retry re-reads it (its
+                    // previous attempt may have failed halfway through a save).
+                    var current = Interlocked.Exchange(ref loaded, null) ?? await store.GetAsync(id, ctx.CancellationToken);
+                    while (current is not null)
+                    {
+                        try
+                        {
+                            await processor.RunAsync(current, ctx.CancellationToken);
+                            return;
+                        }
+                        catch (ChainException ex) when (ex.IsTransient)
+                        {
+                            // An RPC outage pauses the job instead of spending its retries: it resumes
+                            // as soon as the block follower reaches the node again.
+                            if (!await chain.WaitOutOutageAsync(ctx.CancellationToken))
+                            {
+                                throw;
+                            }
+
+                            LogResumedAfterOutage(logger, id);
+                            current = await store.GetAsync(id, ctx.CancellationToken);
+                        }
+                    }
+                },
+                context,
+                jobId);
             return RunOutcome.Done;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -239,10 +303,17 @@ internal sealed partial class DeploymentEngine(
             // Still conflicting after every retry: someone else keeps moving the job.
             return RunOutcome.Done;
         }
+        catch (DeploymentHeldException ex)
+        {
+            // The token is registered, so the job may not fail; try again after the longest backoff.
+            LogRequeued(logger, jobId, ex.Message);
+            await DelayQuietly(_options.MaxRetryDelay, cancellationToken);
+            return RunOutcome.Requeue;
+        }
         catch (Exception ex) when (ex is ChainException or StoreUnavailableException)
         {
-            var job = await store.GetAsync(jobId, cancellationToken);
-            var sentAnything = job?.Transactions is { } t && (t.TokenDeployment is not null || t.Registration is not null || t.Mint is not null);
+            var current = await store.GetAsync(jobId, cancellationToken);
+            var sentAnything = current?.Transactions is { } t && (t.TokenDeployment is not null || t.Registration is not null || t.Mint is not null);
             if (sentAnything)
             {
                 // Something is already on its way to the chain: failing now could orphan it. Keep the
@@ -282,7 +353,7 @@ internal sealed partial class DeploymentEngine(
         }
     }
 
-    private async Task RequeueAsync(TimeSpan olderThan, CancellationToken cancellationToken)
+    private async Task RequeueAsync(TimeSpan olderThan, CancellationToken cancellationToken, bool adoptTransactions = false)
     {
         var now = timeProvider.GetUtcNow();
         var count = 0;
@@ -291,6 +362,18 @@ internal sealed partial class DeploymentEngine(
             if (_active.ContainsKey(id))
             {
                 continue;
+            }
+
+            if (adoptTransactions && await store.GetAsync(id, cancellationToken) is { } unfinished)
+            {
+                // A new owner learns the persisted transactions in flight, so a nonce the node misses is
+                // re-sent from its stored bytes before anything else waits behind the gap.
+                var t = unfinished.Transactions;
+                // Replaced versions first: the current version of a nonce is the one remembered for it.
+                foreach (var sent in t.Replaced.Concat(new[] { t.TokenDeployment, t.Registration, t.Mint }).OfType<SentTransaction>())
+                {
+                    chain.TrackPersisted(sent.Nonce, sent.RawTransaction);
+                }
             }
 
             if (olderThan > TimeSpan.Zero && await store.GetAsync(id, cancellationToken) is { } job && now - job.UpdatedAt < olderThan)
@@ -387,6 +470,9 @@ internal sealed partial class DeploymentEngine(
 
     [LoggerMessage(36, LogLevel.Warning, "Job {JobId} has transactions in flight and keeps failing ({Reason}); re-queued")]
     private static partial void LogRequeued(ILogger logger, Guid jobId, string reason);
+
+    [LoggerMessage(38, LogLevel.Information, "Job {JobId} resumes after an RPC outage (its retry budget is untouched)")]
+    private static partial void LogResumedAfterOutage(ILogger logger, Guid jobId);
 
     [LoggerMessage(37, LogLevel.Information, "Re-queued {Count} unfinished jobs")]
     private static partial void LogRequeuedUnfinished(ILogger logger, int count);

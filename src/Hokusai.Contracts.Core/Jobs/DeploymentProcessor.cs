@@ -8,14 +8,17 @@ using Microsoft.Extensions.Options;
 namespace Hokusai.Contracts.Jobs;
 
 /// <summary>
-/// Drives one job through its state machine. Every step persists its transaction (hash and raw bytes)
-/// before broadcasting, so a run that stops anywhere can be resumed: the next run looks the stored
-/// transaction up, re-broadcasts the same bytes if the node forgot it, and only prepares a new
-/// transaction when the stored one provably can never be mined.
+/// The step runner: drives one job through <see cref="DeploymentWorkflow"/>, one step at a time, each
+/// step's transaction through the <see cref="TransactionExecutor"/> (persisted before broadcast, so a
+/// run that stops anywhere resumes without a second transaction), failures through the
+/// <see cref="DeploymentErrorMapper"/>.
 /// </summary>
 internal sealed partial class DeploymentProcessor(
     IDeploymentStore store,
     IChainClient chain,
+    TransactionExecutor executor,
+    DeploymentErrorMapper errors,
+    DeploymentModeResolver modes,
     IOptions<HokusaiContractsOptions> options,
     TimeProvider timeProvider,
     ILogger<DeploymentProcessor> logger)
@@ -23,14 +26,16 @@ internal sealed partial class DeploymentProcessor(
     private long _chainId;
 
     /// <summary>Runs a job as far as it can go.</summary>
+    /// <param name="job">The job as just read from the store (read once per delivery).</param>
+    /// <param name="cancellationToken">Parks the run.</param>
     /// <returns>The job as persisted when the run ended.</returns>
     /// <exception cref="ChainException">A transient failure: the caller retries the whole run.</exception>
     /// <exception cref="StoreUnavailableException">The store is down: the caller retries the whole run.</exception>
-    /// <exception cref="JobConflictException">Another writer changed the job: the caller drops this run.</exception>
-    public async Task<DeploymentJob?> RunAsync(Guid jobId, CancellationToken cancellationToken)
+    /// <exception cref="JobConflictException">Another writer changed the job: the caller re-reads it.</exception>
+    /// <exception cref="DeploymentHeldException">A registered token's mint cannot go through yet: the caller retries later.</exception>
+    public async Task<DeploymentJob> RunAsync(DeploymentJob job, CancellationToken cancellationToken)
     {
-        var job = await store.GetAsync(jobId, cancellationToken);
-        if (job is null || job.Status.IsFinal())
+        if (job.Status.IsFinal())
         {
             return job;
         }
@@ -41,33 +46,31 @@ internal sealed partial class DeploymentProcessor(
         activity?.SetTag("hokusai.model_id", job.Request.ModelId);
         activity?.SetTag("hokusai.attempt", job.Attempts + 1);
 
-        var context = new JobContext(store, timeProvider, job);
+        var context = new JobContext(store, timeProvider, job, logger);
         if (job.Status == DeploymentStatus.Pending)
         {
-            await context.SaveAsync(j => j with
-            {
-                Status = DeploymentStatus.Processing,
-                Step = DeploymentStep.DeployingToken,
-                Progress = 10,
-                StepDetail = "Deploying token contract",
-                Attempts = j.Attempts + 1,
-            }, cancellationToken);
+            // The mode is fixed when the job starts (it may already be fixed since acceptance).
+            var mode = job.Mode ?? (await modes.ResolveAsync(cancellationToken)).Mode;
+            var predicted = mode == DeploymentMode.Factory ? job.PredictedTokenAddress ?? chain.PredictTokenAddress(job.Request) : null;
+            await context.SaveAsync(j => DeploymentWorkflow.Start(j, mode) with { Attempts = j.Attempts + 1, PredictedTokenAddress = predicted }, cancellationToken);
         }
         else
         {
-            await context.SaveAsync(j => j with { Attempts = j.Attempts + 1, StepDetail = $"Resuming at {j.Step}" }, cancellationToken);
+            // Jobs persisted before modes existed ran the three-transaction flow.
+            await context.SaveAsync(j => j with { Mode = j.Mode ?? DeploymentMode.Legacy, Attempts = j.Attempts + 1, StepDetail = $"Resuming at {j.Step.ToWireValue()}" }, cancellationToken);
         }
 
+        activity?.SetTag("hokusai.mode", context.Job.Mode.ToString());
         try
         {
-            await RunStepAsync(context, DeploymentStep.DeployingToken, DeployTokenAsync, cancellationToken);
-            await RunStepAsync(context, DeploymentStep.RegisteringModel, RegisterAsync, cancellationToken);
-            await RunStepAsync(context, DeploymentStep.MintingTokens, MintAsync, cancellationToken);
-            await RunStepAsync(context, DeploymentStep.Confirming, ConfirmAsync, cancellationToken);
+            while (!context.Job.Status.IsFinal())
+            {
+                await RunStepAsync(context, cancellationToken);
+            }
         }
         catch (ChainException ex) when (!ex.IsTransient)
         {
-            await FailAsync(context, MapChainError(ex, context.Job), cancellationToken);
+            await FailOrHoldAsync(context, ex, cancellationToken);
         }
         catch (DeploymentFailedException ex)
         {
@@ -77,19 +80,38 @@ internal sealed partial class DeploymentProcessor(
         return context.Job;
     }
 
-    private static async Task RunStepAsync(JobContext context, DeploymentStep step, Func<JobContext, CancellationToken, Task> run, CancellationToken cancellationToken)
+    /// <summary>Marks a job failed after transient errors outlasted the retries (only when nothing was sent).</summary>
+    public async Task<DeploymentJob?> FailExhaustedAsync(Guid jobId, Exception lastError, CancellationToken cancellationToken)
     {
-        if (context.Job.Step != step)
+        var job = await store.GetAsync(jobId, cancellationToken);
+        if (job is null || job.Status.IsFinal())
         {
-            return;
+            return job;
         }
 
+        var context = new JobContext(store, timeProvider, job, logger);
+        await FailAsync(context, errors.Exhausted(lastError), cancellationToken);
+        return context.Job;
+    }
+
+    private async Task RunStepAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        var step = context.Job.Step;
+        var mode = context.Job.Mode ?? DeploymentMode.Legacy;
         using var activity = ContractsTelemetry.StartActivity("deployment " + ContractsTelemetry.StepName(step));
         var started = Stopwatch.GetTimestamp();
         var succeeded = false;
         try
         {
-            await run(context, cancellationToken);
+            await ((mode, step) switch
+            {
+                (DeploymentMode.Legacy, DeploymentStep.DeployingToken) => DeployTokenAsync(context, cancellationToken),
+                (DeploymentMode.Legacy, DeploymentStep.RegisteringModel) => RegisterAsync(context, cancellationToken),
+                (DeploymentMode.Legacy, DeploymentStep.MintingTokens) => MintAsync(context, cancellationToken),
+                (DeploymentMode.Factory, DeploymentStep.DeployingToken) => DeployThroughFactoryAsync(context, cancellationToken),
+                (_, DeploymentStep.Confirming) => ConfirmAsync(context, cancellationToken),
+                _ => throw new InvalidOperationException($"Job {context.Job.Id} is on step {step.ToWireValue()}, which {mode} mode does not have."),
+            });
             succeeded = true;
         }
         finally
@@ -102,112 +124,69 @@ internal sealed partial class DeploymentProcessor(
         }
     }
 
-    /// <summary>Marks a job failed after transient errors outlasted the retries (only when nothing was sent).</summary>
-    public async Task<DeploymentJob?> FailExhaustedAsync(Guid jobId, Exception lastError, CancellationToken cancellationToken)
-    {
-        var job = await store.GetAsync(jobId, cancellationToken);
-        if (job is null || job.Status.IsFinal())
-        {
-            return job;
-        }
-
-        var context = new JobContext(store, timeProvider, job);
-        var unavailable = lastError is StoreUnavailableException;
-        await FailAsync(context, new DeploymentError
-        {
-            Code = ErrorCodes.BlockchainUnavailable,
-            Message = unavailable ? "The job store was unavailable for too long." : "The blockchain RPC endpoints were unavailable for too long.",
-            Details = Detail("reason", lastError.Message),
-            Suggestions = ["Retry the deployment later.", "Check the RPC endpoints configured in RPC_URL / RPC_URLS."],
-            Timestamp = timeProvider.GetUtcNow(),
-            Retryable = true,
-        }, cancellationToken);
-        return context.Job;
-    }
-
     private async Task DeployTokenAsync(JobContext context, CancellationToken cancellationToken)
     {
         var request = context.Job.Request;
-        if (context.Job.Transactions.TokenDeployment is null)
+        if (context.Job.Transactions.TokenDeployment is null &&
+            await chain.GetRegisteredTokenAsync(request.ModelId, cancellationToken) is { } existing)
         {
-            // The registry is checked before anything is spent: another process (or a wiped store) may
-            // already have given this model its token.
-            if (await chain.GetRegisteredTokenAsync(request.ModelId, cancellationToken) is { } existing)
-            {
-                throw new DeploymentFailedException(TokenExists(request.ModelId, existing));
-            }
+            // The one registry check, before anything is spent: another process (or a wiped store) may
+            // already have given this model its token. Later, the registry contract itself rejects duplicates.
+            throw new DeploymentFailedException(errors.TokenExists(request.ModelId, existing));
         }
 
-        var receipt = await ExecuteAsync(
+        var receipt = await executor.ExecuteAsync(
             context,
-            "token deployment",
-            t => t.TokenDeployment,
-            (t, sent, prepared) => t with { TokenDeployment = sent, TokenAddress = prepared?.ContractAddress ?? (sent is null ? null : t.TokenAddress) },
+            TransactionSlot.TokenDeployment,
             progress => chain.PrepareTokenDeploymentAsync(request.TokenName, request.TokenSymbol, progress, cancellationToken),
             cancellationToken);
 
         var address = receipt.ContractAddress ?? context.Job.Transactions.TokenAddress
             ?? throw new ChainException(ChainErrorKind.Permanent, "The token creation receipt has no contract address.");
-        await context.SaveAsync(j => j with
-        {
-            Step = DeploymentStep.RegisteringModel,
-            Progress = 50,
-            StepDetail = "Registering model in the ModelRegistry",
-            Transactions = j.Transactions with
-            {
-                TokenAddress = address,
-                TokenReceipt = new ReceiptSummary(
-                    receipt.BlockNumber,
-                    receipt.GasUsed.ToString(CultureInfo.InvariantCulture),
-                    receipt.EffectiveGasPrice.ToString(CultureInfo.InvariantCulture)),
-            },
-        }, cancellationToken);
+        await AdvanceAsync(context, j => j with { Transactions = WithTokenReceipt(j.Transactions, address, receipt) }, cancellationToken);
         LogStep(logger, context.Job.Id, request.ModelId, "token deployed", address);
+    }
+
+    private async Task DeployThroughFactoryAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        var request = context.Job.Request;
+        // No registry read: the estimate of deployToken is the duplicate check (ModelAlreadyHasToken).
+        var receipt = await executor.ExecuteAsync(
+            context,
+            TransactionSlot.TokenDeployment,
+            progress => chain.PrepareFactoryDeploymentAsync(request, progress, cancellationToken),
+            cancellationToken);
+
+        var address = context.Job.PredictedTokenAddress ?? context.Job.Transactions.TokenAddress
+            ?? throw new ChainException(ChainErrorKind.Permanent, "The factory deployment has no predicted token address.");
+        await AdvanceAsync(context, j => j with { Transactions = WithTokenReceipt(j.Transactions, address, receipt) }, cancellationToken);
+        LogStep(logger, context.Job.Id, request.ModelId, "token deployed, registered and minted", address);
     }
 
     private async Task RegisterAsync(JobContext context, CancellationToken cancellationToken)
     {
         var request = context.Job.Request;
         var token = context.Job.Transactions.TokenAddress!;
-        if (context.Job.Transactions.Registration is null)
-        {
-            var registered = await chain.GetRegisteredTokenAsync(request.ModelId, cancellationToken);
-            if (registered is not null && !string.Equals(registered, token, StringComparison.OrdinalIgnoreCase))
-            {
-                throw new DeploymentFailedException(TokenExists(request.ModelId, registered));
-            }
-        }
-
-        await ExecuteAsync(
+        await executor.ExecuteAsync(
             context,
-            "registration",
-            t => t.Registration,
-            (t, sent, _) => t with { Registration = sent },
+            TransactionSlot.Registration,
             progress => chain.PrepareRegistrationAsync(request.ModelId, token, request.PerformanceMetric, progress, cancellationToken),
             cancellationToken);
 
-        var mint = request.InitialSupply > 0;
-        await context.SaveAsync(j => j with
-        {
-            Step = mint ? DeploymentStep.MintingTokens : DeploymentStep.Confirming,
-            Progress = mint ? 70 : 90,
-            StepDetail = mint ? "Minting initial supply" : "Confirming deployment",
-        }, cancellationToken);
+        await AdvanceAsync(context, j => j, cancellationToken);
         LogStep(logger, context.Job.Id, request.ModelId, "model registered", token);
     }
 
     private async Task MintAsync(JobContext context, CancellationToken cancellationToken)
     {
         var request = context.Job.Request;
-        await ExecuteAsync(
+        await executor.ExecuteAsync(
             context,
-            "mint",
-            t => t.Mint,
-            (t, sent, _) => t with { Mint = sent },
+            TransactionSlot.Mint,
             progress => chain.PrepareMintAsync(request.ModelId, request.UserAddress, request.InitialSupply, progress, cancellationToken),
             cancellationToken);
 
-        await context.SaveAsync(j => j with { Step = DeploymentStep.Confirming, Progress = 90, StepDetail = "Confirming deployment" }, cancellationToken);
+        await AdvanceAsync(context, j => j, cancellationToken);
         LogStep(logger, context.Job.Id, request.ModelId, "initial supply minted", request.InitialSupply.ToString(CultureInfo.InvariantCulture));
     }
 
@@ -215,30 +194,38 @@ internal sealed partial class DeploymentProcessor(
     {
         var job = context.Job;
         var token = job.Transactions.TokenAddress!;
-        var registered = await chain.GetRegisteredTokenAsync(job.Request.ModelId, cancellationToken);
-        if (!string.Equals(registered, token, StringComparison.OrdinalIgnoreCase))
+        var factory = job.Mode == DeploymentMode.Factory;
+        if (factory)
         {
-            throw new DeploymentFailedException(new DeploymentError
+            // The created address is not in the receipt of a call; the registry names it, and it must be
+            // the predicted one. (In legacy mode the registration's receipt already proves the mapping.)
+            var registered = await chain.GetRegisteredTokenAsync(job.Request.ModelId, cancellationToken);
+            if (!string.Equals(registered, token, StringComparison.OrdinalIgnoreCase))
             {
-                Code = ErrorCodes.DeploymentFailed,
-                Message = "The registry does not map the model to the deployed token.",
-                Details = new Dictionary<string, string> { ["registeredToken"] = registered ?? "none", ["tokenAddress"] = token },
-                Suggestions = ["Contact support with the request id."],
-                Timestamp = timeProvider.GetUtcNow(),
-            });
+                throw new DeploymentFailedException(new DeploymentError
+                {
+                    Code = ErrorCodes.DeploymentFailed,
+                    Message = "The registry does not map the model to the predicted token address.",
+                    Details = new Dictionary<string, string>(StringComparer.Ordinal) { ["registeredToken"] = registered ?? "none", ["predictedTokenAddress"] = token },
+                    Suggestions = ["Contact support with the request id."],
+                    Timestamp = timeProvider.GetUtcNow(),
+                });
+            }
         }
 
         var chainId = await GetChainIdAsync(cancellationToken);
         var now = timeProvider.GetUtcNow();
         var receipt = job.Transactions.TokenReceipt!;
+        var deployHash = job.Transactions.TokenDeployment!.Hash;
         var details = new TokenDetails
         {
             TokenAddress = token,
             TokenName = job.Request.TokenName,
             TokenSymbol = job.Request.TokenSymbol,
-            TransactionHash = job.Transactions.TokenDeployment!.Hash,
-            RegistryTransactionHash = job.Transactions.Registration!.Hash,
-            MintTransactionHash = job.Transactions.Mint?.Hash,
+            TransactionHash = deployHash,
+            // Factory mode has one transaction for all three effects, so its hash is repeated.
+            RegistryTransactionHash = factory ? deployHash : job.Transactions.Registration!.Hash,
+            MintTransactionHash = factory ? (job.Request.InitialSupply > 0 ? deployHash : null) : job.Transactions.Mint?.Hash,
             BlockNumber = receipt.BlockNumber,
             GasUsed = receipt.GasUsed,
             GasPrice = receipt.EffectiveGasPrice,
@@ -246,97 +233,48 @@ internal sealed partial class DeploymentProcessor(
             Network = options.Value.Chain.NetworkName,
             ChainId = chainId,
         };
-        await context.SaveAsync(j => j with
-        {
-            Status = DeploymentStatus.Completed,
-            Step = DeploymentStep.Done,
-            Progress = 100,
-            StepDetail = "Deployment completed",
-            CompletedAt = now,
-            TokenDetails = details,
-        }, cancellationToken);
+        await AdvanceAsync(context, j => j with { CompletedAt = now, TokenDetails = details, Transactions = j.Transactions.WithoutRawBytes() }, cancellationToken);
         ContractsTelemetry.DeploymentCompleted(now - job.CreatedAt);
         LogCompleted(logger, job.Id, job.Request.ModelId, token, (now - job.CreatedAt).TotalMilliseconds);
     }
 
-    /// <summary>
-    /// One transaction step: resume a stored transaction or prepare, persist, then broadcast a new one;
-    /// then wait for its receipt (and the configured confirmations).
-    /// </summary>
-    private async Task<ChainReceipt> ExecuteAsync(
-        JobContext context,
-        string what,
-        Func<JobTransactions, SentTransaction?> get,
-        Func<JobTransactions, SentTransaction?, PreparedTransaction?, JobTransactions> set,
-        Func<IProgress<string>, Task<PreparedTransaction>> prepare,
-        CancellationToken cancellationToken)
+    /// <summary>Applies <paramref name="change"/> and moves the job to its next step per <see cref="DeploymentWorkflow"/>, in one save.</summary>
+    private static Task AdvanceAsync(JobContext context, Func<DeploymentJob, DeploymentJob> change, CancellationToken cancellationToken) =>
+        context.SaveAsync(j => DeploymentWorkflow.Advance(change(j)), cancellationToken);
+
+    private static JobTransactions WithTokenReceipt(JobTransactions transactions, string address, ChainReceipt receipt) => transactions with
     {
-        var progress = new DetailProgress(context, logger);
-        var sent = get(context.Job.Transactions);
-        if (sent is not null)
+        TokenAddress = address,
+        TokenReceipt = new ReceiptSummary(
+            receipt.BlockNumber,
+            receipt.GasUsed.ToString(CultureInfo.InvariantCulture),
+            receipt.EffectiveGasPrice.ToString(CultureInfo.InvariantCulture)),
+    };
+
+    /// <summary>
+    /// Fails the job, except once its token is registered (legacy mode, minting step): then the model is
+    /// taken on chain, so a failed job would block it for good. The job stays processing, forgets a
+    /// mint that was mined reverted, and is retried later until the mint goes through.
+    /// </summary>
+    private async Task FailOrHoldAsync(JobContext context, ChainException exception, CancellationToken cancellationToken)
+    {
+        var job = context.Job;
+        if (job.Mode != DeploymentMode.Factory && job.Step == DeploymentStep.MintingTokens)
         {
-            var lookup = await chain.LookupAsync(sent.Hash, cancellationToken);
-            if (lookup.State == TransactionState.Unknown)
+            var error = errors.Map(exception, job);
+            var detail = $"Token registered; the initial supply could not be minted yet ({error.Code}: {error.Message}); retrying";
+            // A mint mined with a revert used its nonce and can never succeed: the next attempt prepares a fresh one.
+            var forgetMint = exception.Kind == ChainErrorKind.Reverted && job.Transactions.Mint is not null;
+            await context.SaveAsync(j => j with
             {
-                try
-                {
-                    await chain.BroadcastAsync(new PreparedTransaction(sent.Hash, sent.RawTransaction, sent.Nonce, context.Job.Transactions.TokenAddress), cancellationToken);
-                    LogRebroadcast(logger, context.Job.Id, what, sent.Hash);
-                }
-                catch (ChainException ex) when (ex.Kind == ChainErrorKind.NonceConflict)
-                {
-                    // Its nonce went to another transaction, so this one can never be mined: forget it
-                    // and prepare a fresh one below.
-                    LogAbandoned(logger, context.Job.Id, what, sent.Hash);
-                    await context.SaveAsync(j => j with { Transactions = set(j.Transactions, null, null) }, cancellationToken);
-                    sent = null;
-                }
-            }
+                StepDetail = detail,
+                Transactions = forgetMint ? j.Transactions with { Mint = null, Replaced = [] } : j.Transactions,
+            }, cancellationToken);
+            LogHeld(logger, job.Id, job.Request.ModelId, error.Code, error.Message);
+            throw new DeploymentHeldException(detail, exception);
         }
 
-        if (sent is null)
-        {
-            var prepared = await prepare(progress);
-            try
-            {
-                await context.SaveAsync(j => j with
-                {
-                    Transactions = set(j.Transactions, new SentTransaction(prepared.Hash, prepared.RawTransaction, prepared.Nonce), prepared),
-                }, cancellationToken);
-            }
-            catch
-            {
-                // The nonce was assigned but nothing left the process: give just that one back, so later
-                // transactions do not queue behind a gap and no other in-flight nonce is reassigned.
-                await chain.ReleaseNonceAsync(prepared, CancellationToken.None);
-                throw;
-            }
-
-            try
-            {
-                await chain.BroadcastAsync(prepared, cancellationToken);
-            }
-            catch (ChainException ex) when (ex.Kind == ChainErrorKind.NonceConflict)
-            {
-                await chain.ResyncNonceAsync(cancellationToken);
-                throw new ChainException(ChainErrorKind.Transient, $"Nonce conflict while sending the {what}; will retry.", innerException: ex);
-            }
-
-            sent = get(context.Job.Transactions)!;
-            LogSent(logger, context.Job.Id, what, sent.Hash, sent.Nonce);
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.Jobs.ReceiptTimeout);
-        try
-        {
-            return await chain.WaitForReceiptAsync(sent.Hash, progress, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // Not lost, just slow or dropped: the retry looks it up and re-broadcasts the same bytes.
-            throw new ChainException(ChainErrorKind.Transient, $"No receipt for the {what} {sent.Hash} within {options.Value.Jobs.ReceiptTimeout}.");
-        }
+        await FailAsync(context, errors.Map(exception, job), cancellationToken);
     }
 
     private async Task FailAsync(JobContext context, DeploymentError error, CancellationToken cancellationToken)
@@ -365,73 +303,6 @@ internal sealed partial class DeploymentProcessor(
         return _chainId;
     }
 
-    /// <summary>One named detail: <c>error.details</c> is always an object.</summary>
-    private static Dictionary<string, string> Detail(string name, string value) => new(StringComparer.Ordinal) { [name] = value };
-
-    private DeploymentError TokenExists(string modelId, string token) => new()
-    {
-        Code = ErrorCodes.TokenAlreadyExists,
-        Message = $"Model '{modelId}' already has a token registered on chain.",
-        Details = new Dictionary<string, string> { ["modelId"] = modelId, ["tokenAddress"] = token },
-        Suggestions = ["Use the existing token.", "Choose another model id."],
-        Timestamp = timeProvider.GetUtcNow(),
-    };
-
-    private DeploymentError MapChainError(ChainException ex, DeploymentJob job)
-    {
-        var reason = ex.RevertReason ?? string.Empty;
-        var now = timeProvider.GetUtcNow();
-        if (reason.Contains("ModelAlreadyRegistered", StringComparison.Ordinal) || reason.Contains("TokenAlreadyRegistered", StringComparison.Ordinal))
-        {
-            return TokenExists(job.Request.ModelId, job.Transactions.TokenAddress ?? string.Empty) with { Message = $"Model '{job.Request.ModelId}' was registered by someone else first ({reason})." };
-        }
-
-        return ex.Kind switch
-        {
-            ChainErrorKind.InsufficientFunds => new DeploymentError
-            {
-                Code = ErrorCodes.InsufficientFunds,
-                Message = "The deployer account cannot pay for gas.",
-                Suggestions = ["Fund the deployer account, then retry the deployment."],
-                Timestamp = now,
-                Retryable = true,
-            },
-            ChainErrorKind.Reverted when reason.Contains("AccessControl", StringComparison.Ordinal) || reason.Contains("Ownable", StringComparison.Ordinal) || reason.Contains("Unauthorized", StringComparison.Ordinal) => new DeploymentError
-            {
-                Code = ErrorCodes.DeployerNotAuthorized,
-                Message = $"The deployer is not allowed to perform this step ({reason}).",
-                Suggestions = ["Make the deployer the ModelRegistry owner.", "Grant the deployer MINTER_ROLE on the TokenManager."],
-                Timestamp = now,
-            },
-            ChainErrorKind.Reverted => new DeploymentError
-            {
-                Code = ErrorCodes.TransactionReverted,
-                Message = $"A transaction reverted: {(reason.Length > 0 ? reason : "no reason given")}.",
-                Details = reason.Length > 0 ? Detail("revertReason", reason) : null,
-                Suggestions = ["Check the request parameters.", "Contact support with the request id."],
-                Timestamp = now,
-            },
-            _ => new DeploymentError
-            {
-                Code = ErrorCodes.DeploymentFailed,
-                Message = "The deployment failed on chain.",
-                Details = Detail("reason", ex.Message),
-                Suggestions = ["Retry the deployment.", "Contact support with the request id."],
-                Timestamp = now,
-            },
-        };
-    }
-
-    /// <summary>Persists a job's progress text as it changes, without racing the step saves.</summary>
-    private sealed class DetailProgress(JobContext context, ILogger logger) : IProgress<string>
-    {
-        public void Report(string value)
-        {
-            LogProgress(logger, context.Job.Id, value);
-            _ = context.TrySaveDetailAsync(value);
-        }
-    }
-
     [LoggerMessage(10, LogLevel.Information, "Job {JobId} model {ModelId}: {What} {Subject}")]
     private static partial void LogStep(ILogger logger, Guid jobId, string modelId, string what, string subject);
 
@@ -441,17 +312,8 @@ internal sealed partial class DeploymentProcessor(
     [LoggerMessage(12, LogLevel.Warning, "Job {JobId} model {ModelId} failed with {ErrorCode}: {ErrorMessage}")]
     private static partial void LogFailed(ILogger logger, Guid jobId, string modelId, string errorCode, string errorMessage);
 
-    [LoggerMessage(13, LogLevel.Debug, "Job {JobId} sent {What} {TransactionHash} with nonce {Nonce}")]
-    private static partial void LogSent(ILogger logger, Guid jobId, string what, string transactionHash, ulong nonce);
-
-    [LoggerMessage(14, LogLevel.Information, "Job {JobId} re-broadcast its stored {What} {TransactionHash}")]
-    private static partial void LogRebroadcast(ILogger logger, Guid jobId, string what, string transactionHash);
-
-    [LoggerMessage(15, LogLevel.Warning, "Job {JobId} abandoned its stored {What} {TransactionHash}: its nonce was used by another transaction")]
-    private static partial void LogAbandoned(ILogger logger, Guid jobId, string what, string transactionHash);
-
-    [LoggerMessage(16, LogLevel.Debug, "Job {JobId}: {Detail}")]
-    private static partial void LogProgress(ILogger logger, Guid jobId, string detail);
+    [LoggerMessage(17, LogLevel.Warning, "Job {JobId} model {ModelId}: token registered but minting failed with {ErrorCode} ({ErrorMessage}); the job is retried, not failed")]
+    private static partial void LogHeld(ILogger logger, Guid jobId, string modelId, string errorCode, string errorMessage);
 }
 
 /// <summary>A job-level failure with its API error.</summary>
@@ -460,19 +322,48 @@ internal sealed class DeploymentFailedException(DeploymentError error) : Excepti
     public DeploymentError Error { get; } = error;
 }
 
+/// <summary>A job that may not fail (its token is registered) cannot finish now; retry it later.</summary>
+internal sealed class DeploymentHeldException(string message, Exception innerException) : Exception(message, innerException);
+
 /// <summary>Another writer changed the job between read and write.</summary>
 internal sealed class JobConflictException(Guid jobId) : Exception($"Job {jobId} was changed by another writer.")
 {
     public Guid JobId { get; } = jobId;
 }
 
-/// <summary>The current persisted state of a job in a run, with serialized compare-and-swap saves.</summary>
+/// <summary>
+/// The current persisted state of a job in a run, with serialized compare-and-swap saves. Progress
+/// details from the chain engine are saved at most once per <see cref="DetailInterval"/> (the latest
+/// one wins), so a fast job costs no extra writes and a slow one still shows why it waits.
+/// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The semaphore never allocates a wait handle (AvailableWaitHandle is not used), so there is nothing to release; progress callbacks may outlive the run.")]
-internal sealed class JobContext(IDeploymentStore store, TimeProvider timeProvider, DeploymentJob job)
+internal sealed partial class JobContext
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    internal static readonly TimeSpan DetailInterval = TimeSpan.FromSeconds(1);
 
-    public DeploymentJob Job { get; private set; } = job;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Lock _detailLock = new();
+    private readonly IDeploymentStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private string? _pendingDetail;
+    private bool _flushScheduled;
+    private DateTimeOffset _lastDetailSave;
+
+    public JobContext(IDeploymentStore store, TimeProvider timeProvider, DeploymentJob job, ILogger logger)
+    {
+        _store = store;
+        _time = timeProvider;
+        _logger = logger;
+        Job = job;
+        _lastDetailSave = timeProvider.GetUtcNow();
+        DetailProgress = new Progress(this);
+    }
+
+    public DeploymentJob Job { get; private set; }
+
+    /// <summary>Progress sink handed to the chain engine.</summary>
+    public IProgress<string> DetailProgress { get; }
 
     public async Task SaveAsync(Func<DeploymentJob, DeploymentJob> change, CancellationToken cancellationToken)
     {
@@ -480,14 +371,14 @@ internal sealed class JobContext(IDeploymentStore store, TimeProvider timeProvid
         try
         {
             var before = Job;
-            var now = timeProvider.GetUtcNow();
+            var now = _time.GetUtcNow();
             var after = change(before) with { Version = before.Version + 1, UpdatedAt = now };
             if (after.Status != before.Status || after.Step != before.Step)
             {
                 after = after with { History = [.. before.History, new JobHistoryEntry(now, after.Status, after.Step, after.StepDetail)] };
             }
 
-            if (!await store.TryUpdateAsync(after, cancellationToken))
+            if (!await _store.TryUpdateAsync(after, cancellationToken))
             {
                 throw new JobConflictException(before.Id);
             }
@@ -500,18 +391,64 @@ internal sealed class JobContext(IDeploymentStore store, TimeProvider timeProvid
         }
     }
 
-    public async Task TrySaveDetailAsync(string detail)
+    private void ReportDetail(string detail)
+    {
+        LogProgress(_logger, Job.Id, detail);
+        lock (_detailLock)
+        {
+            _pendingDetail = detail;
+            if (_flushScheduled)
+            {
+                return;
+            }
+
+            _flushScheduled = true;
+        }
+
+        _ = FlushDetailAsync();
+    }
+
+    private async Task FlushDetailAsync()
     {
         try
         {
-            if (Job.StepDetail != detail && !Job.Status.IsFinal())
+            var wait = _lastDetailSave + DetailInterval - _time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
             {
-                await SaveAsync(j => j with { StepDetail = detail }, CancellationToken.None);
+                await Task.Delay(wait, _time);
             }
+
+            string? detail;
+            lock (_detailLock)
+            {
+                detail = _pendingDetail;
+                _pendingDetail = null;
+                _flushScheduled = false;
+            }
+
+            if (detail is null || Job.StepDetail == detail || Job.Status.IsFinal())
+            {
+                return;
+            }
+
+            await SaveAsync(j => j with { StepDetail = detail }, CancellationToken.None);
+            _lastDetailSave = _time.GetUtcNow();
         }
         catch (Exception ex) when (ex is JobConflictException or StoreUnavailableException)
         {
-            Debug.WriteLine(ex.Message);
+            // A detail is informational: the next step's save carries the job forward regardless.
+            LogDetailNotSaved(_logger, Job.Id, ex.Message);
         }
     }
+
+    private sealed class Progress(JobContext context) : IProgress<string>
+    {
+        public void Report(string value) => context.ReportDetail(value);
+    }
+
+    [LoggerMessage(16, LogLevel.Debug, "Job {JobId}: {Detail}")]
+    private static partial void LogProgress(ILogger logger, Guid jobId, string detail);
+
+    [LoggerMessage(18, LogLevel.Debug, "Job {JobId}: progress detail not saved ({Reason})")]
+    private static partial void LogDetailNotSaved(ILogger logger, Guid jobId, string reason);
 }

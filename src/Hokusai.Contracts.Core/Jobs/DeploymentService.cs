@@ -8,6 +8,8 @@ internal sealed partial class DeploymentService(
     IDeploymentStore store,
     IDeploymentAcceptor acceptor,
     IModelTokenLookup tokens,
+    IChainClient chain,
+    DeploymentModeResolver modes,
     TimeProvider timeProvider,
     ILogger<DeploymentService> logger) : IDeploymentService
 {
@@ -30,8 +32,11 @@ internal sealed partial class DeploymentService(
         }
 
         var now = timeProvider.GetUtcNow();
+        var mode = await ModeForNewJobAsync(cancellationToken);
         var job = new DeploymentJob
         {
+            Mode = mode,
+            PredictedTokenAddress = mode == DeploymentMode.Factory ? chain.PredictTokenAddress(request) : null,
             Id = Guid.NewGuid(),
             Owner = submission.Owner,
             Request = request,
@@ -119,6 +124,24 @@ internal sealed partial class DeploymentService(
         return latest is null ? new CancelResult(CancelOutcome.NotFound) : new CancelResult(CancelOutcome.NotCancellable, latest);
     }
 
+    /// <summary>
+    /// The mode a new job will run in when it is already known (cached, or one burst of view calls the
+    /// first time), so the 202 can carry the predicted token address. Unknown (RPC down) is fine: the
+    /// engine fixes the mode when it starts the job.
+    /// </summary>
+    private async Task<DeploymentMode?> ModeForNewJobAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (modes.Current ?? await modes.ResolveAsync(cancellationToken)).Mode;
+        }
+        catch (ChainException ex) when (ex.IsTransient)
+        {
+            LogModeUnknown(logger, ex.Message);
+            return null;
+        }
+    }
+
     [LoggerMessage(1, LogLevel.Information, "Accepted deployment {JobId} for model {ModelId} from {Owner}")]
     private static partial void LogAccepted(ILogger logger, Guid jobId, string modelId, string owner);
 
@@ -127,4 +150,7 @@ internal sealed partial class DeploymentService(
 
     [LoggerMessage(4, LogLevel.Information, "Cancelled deployment {JobId}")]
     private static partial void LogCancelled(ILogger logger, Guid jobId);
+
+    [LoggerMessage(6, LogLevel.Debug, "Deployment mode not known yet ({Reason}); the engine decides when it starts the job")]
+    private static partial void LogModeUnknown(ILogger logger, string reason);
 }

@@ -90,7 +90,6 @@ internal sealed partial class PublishedHost : IAsyncDisposable
         }
 
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_gcServer"] = "0";
         psi.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         psi.Environment["METRICS_PORT"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (k, v) in environment ?? new Dictionary<string, string>())

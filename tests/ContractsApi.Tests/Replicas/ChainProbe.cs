@@ -18,9 +18,13 @@ internal sealed class ChainProbe(string url) : IDisposable
 
     public async Task<long> BlockNumberAsync() => (long)await _rpc.BlockNumberAsync();
 
-    /// <summary>Contract creations sent by <paramref name="from"/> in blocks <paramref name="first"/>..<paramref name="last"/>.</summary>
-    public async Task<int> ContractCreationsAsync(string from, long first, long last)
+    /// <summary>
+    /// Token creations sent by <paramref name="from"/> in blocks <paramref name="first"/>..<paramref name="last"/>:
+    /// plain contract creations, and <c>deployToken</c> calls to <paramref name="tokenManager"/> (factory mode).
+    /// </summary>
+    public async Task<int> ContractCreationsAsync(string from, long first, long last, string? tokenManager = null)
     {
+        var deployToken = JsonRpc.Selector("deployToken(string,string,string,string,address,uint256)");
         var count = 0;
         for (var n = first; n <= last; n++)
         {
@@ -29,7 +33,10 @@ internal sealed class ChainProbe(string url) : IDisposable
             {
                 var sender = tx.GetProperty("from").GetString();
                 var to = tx.TryGetProperty("to", out var t) ? t : default;
-                if (string.Equals(sender, from, StringComparison.OrdinalIgnoreCase) && to.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
+                var creation = to.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined
+                    || (tokenManager is not null && string.Equals(to.GetString(), tokenManager, StringComparison.OrdinalIgnoreCase)
+                        && tx.GetProperty("input").GetString()!.StartsWith(deployToken, StringComparison.OrdinalIgnoreCase));
+                if (string.Equals(sender, from, StringComparison.OrdinalIgnoreCase) && creation)
                 {
                     count++;
                 }

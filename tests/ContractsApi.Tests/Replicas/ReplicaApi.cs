@@ -114,7 +114,8 @@ internal sealed record JobView(Guid Id, string ModelId, string Status, string? T
     public bool IsFinal => Status is "completed" or "failed" or "cancelled";
 
     /// <summary>How many transactions the job reports having sent (deployment, registration, optional mint).</summary>
-    public int ReportedTransactions => new[] { TransactionHash, RegistryTransactionHash, MintTransactionHash }.Count(h => h is not null);
+    // Factory mode repeats its one hash in all three fields.
+    public int ReportedTransactions => new[] { TransactionHash, RegistryTransactionHash, MintTransactionHash }.Where(h => h is not null).Distinct(StringComparer.OrdinalIgnoreCase).Count();
 
     public static JobView Parse(JsonElement e)
     {

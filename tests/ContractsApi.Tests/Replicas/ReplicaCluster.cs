@@ -15,7 +15,7 @@ namespace ContractsApi.Tests.Replicas;
 /// </summary>
 public class ReplicaCluster : IAsyncLifetime
 {
-    private const int CallerCount = 60;
+    private const int CallerCount = 100;
     private readonly PublishedApp _app = new();
     private readonly List<Caller> _callers = [];
     private readonly PublishedHost?[] _hosts = new PublishedHost?[2];

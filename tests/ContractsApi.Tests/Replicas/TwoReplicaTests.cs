@@ -292,6 +292,46 @@ public abstract class ReplicaScenarios(ReplicaCluster cluster, ITestOutputHelper
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"owner killed; the other replica signed again {paused.TotalSeconds:0.0} s later and completed all 10 jobs {takeover.TotalSeconds:0.0} s later"));
     }
 
+    [Fact]
+    public async Task Post_HundredJobsOwnerKilledMidPipeline_AllCompleteOneTokenPerModelNoNonceGap()
+    {
+        await cluster.EnsureRunningAsync();
+        var hosts = cluster.Hosts;
+        var callers = Enumerable.Range(0, 20).Select(_ => cluster.NextCaller()).ToArray();
+        var owner = await WaitForOwnerAsync();
+        var survivor = hosts[1 - owner];
+        var before = await ChainMarkAsync();
+
+        var posts = await Task.WhenAll(Enumerable.Range(0, 100).Select(i =>
+            cluster.Api.PostAsync(hosts[i % 2], callers[i % callers.Length], cluster.NextModel("pipeline"), cluster.UserAddress, "1000")));
+        Assert.All(posts, p => Assert.True(p.Status == HttpStatusCode.Accepted, p.ToString()));
+
+        // kill -9 of the signer owner with its pipeline full: once 30 of the jobs' transactions are on chain.
+        using (var probe = new ChainProbe(cluster.Chain.RpcUrl))
+        {
+            var deadline = Stopwatch.StartNew();
+            while (await probe.TransactionCountAsync(cluster.Chain.DeployerAddress) < before.Nonce + 30 && deadline.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        using (var app = Process.GetProcessById(ReplicaCluster.AppProcessId(hosts[owner])))
+        {
+            app.Kill();
+        }
+
+        Assert.NotNull(await hosts[owner].WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        var jobs = await cluster.Api.WaitForFinalAsync([survivor], callers, posts.Select(p => p.JobId).ToArray(), TimeSpan.FromMinutes(3), () => cluster.Tail());
+
+        Assert.All(jobs.Values, j => Assert.True(j.Status == "completed", $"{j.ModelId}: {j.Status} {j.ErrorCode}"));
+        await AssertOnChainAsync(before, jobs.Values);
+        using var rpc = new Hokusai.Contracts.Tests.Chain.JsonRpc(cluster.Chain.RpcUrl);
+        var latest = (await rpc.CallRawAsync("eth_getTransactionCount", cluster.Chain.DeployerAddress, "latest")).GetString();
+        var pending = (await rpc.CallRawAsync("eth_getTransactionCount", cluster.Chain.DeployerAddress, "pending")).GetString();
+        Assert.Equal(latest, pending);
+    }
+
     private async Task<Guid> PostUntilAcceptedAsync(PublishedHost host, Caller caller, string tag)
     {
         var sw = Stopwatch.StartNew();
@@ -356,7 +396,7 @@ public abstract class ReplicaScenarios(ReplicaCluster cluster, ITestOutputHelper
         var nonce = await probe.TransactionCountAsync(cluster.Chain.DeployerAddress);
         var block = await probe.BlockNumberAsync();
         Assert.Equal(before.Models + jobs.Length, await probe.ModelCountAsync(registry));
-        Assert.Equal(jobs.Length, await probe.ContractCreationsAsync(cluster.Chain.DeployerAddress, before.Block + 1, block));
+        Assert.Equal(jobs.Length, await probe.ContractCreationsAsync(cluster.Chain.DeployerAddress, before.Block + 1, block, cluster.Chain.TokenManagerAddress));
         Assert.Equal(jobs.Sum(j => j.ReportedTransactions), nonce - before.Nonce);
     }
 }

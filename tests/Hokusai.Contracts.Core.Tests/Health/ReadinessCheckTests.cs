@@ -46,7 +46,7 @@ public sealed class ReadinessCheckTests
         var report = await CheckAsync(services);
 
         Assert.Equal(HealthStatus.Healthy, report.Status);
-        Assert.Equal(["lifecycle", "model_registry", "rpc"], report.Entries.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["deployment_mode", "lifecycle", "model_registry", "rpc"], report.Entries.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("chain 31337, block 42", report.Entries["rpc"].Description);
     }
 

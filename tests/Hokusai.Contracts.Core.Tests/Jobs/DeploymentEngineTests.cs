@@ -73,7 +73,7 @@ public sealed class DeploymentEngineTests
     [Fact]
     public async Task Engine_RegistrationReverts_FailsWithReasonAndCode()
     {
-        var chain = new FakeChainClient { RevertRegistrationWith = "OwnableUnauthorizedAccount(0xD1)" };
+        var chain = new FakeChainClient { RevertRegistrationWith = "OwnableUnauthorizedAccount" };
         await using var h = EngineHarness.Create(chain: chain);
         await h.StartAsync();
         var job = (await h.Service.SubmitAsync(EngineHarness.Submission(), default)).Job!;

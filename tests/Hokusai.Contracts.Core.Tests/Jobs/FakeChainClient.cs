@@ -27,6 +27,9 @@ internal sealed class FakeChainClient : IChainClient
     public int Broadcasts;
     public int TransientFailuresLeft;
     public string? RevertRegistrationWith;
+    public string? RevertMintWith;
+    public bool FactoryEnabled;
+    public int FactorySupportReads;
     public bool HoldReceipts;
     public bool RegistryReadFails;
 
@@ -75,7 +78,7 @@ internal sealed class FakeChainClient : IChainClient
 
         if (Registry.ContainsKey(modelId))
         {
-            throw new ChainException(ChainErrorKind.Reverted, "execution reverted", $"ModelAlreadyRegistered({modelId})");
+            throw new ChainException(ChainErrorKind.Reverted, $"reverted: ModelAlreadyRegistered(\"{modelId}\")", "ModelAlreadyRegistered");
         }
 
         return Task.FromResult(Sign("register", () => Registry.TryAdd(modelId, tokenAddress)));
@@ -84,7 +87,42 @@ internal sealed class FakeChainClient : IChainClient
     public Task<PreparedTransaction> PrepareMintAsync(string modelId, string recipient, BigInteger amount, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         MaybeFail();
+        if (RevertMintWith is { } reason)
+        {
+            throw new ChainException(ChainErrorKind.Reverted, "reverted: " + reason, reason);
+        }
+
         return Task.FromResult(Sign("mint", () => Balances.AddOrUpdate(recipient, amount, (_, b) => b + amount)));
+    }
+
+    public Task<FactorySupport> GetFactorySupportAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref FactorySupportReads);
+        MaybeFail();
+        return Task.FromResult(new FactorySupport(FactoryEnabled, FactoryEnabled, FactoryEnabled));
+    }
+
+    public string PredictTokenAddress(DeploymentRequest request) =>
+        "0x" + (0xF000000 + (uint)StringComparer.Ordinal.GetHashCode(request.ModelId) % 0xFFFFFF).ToString("x40", CultureInfo.InvariantCulture);
+
+    public Task<PreparedTransaction> PrepareFactoryDeploymentAsync(DeploymentRequest request, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        MaybeFail();
+        if (Registry.TryGetValue(request.ModelId, out var existing))
+        {
+            throw new ChainException(ChainErrorKind.Reverted, $"reverted: ModelAlreadyHasToken(\"{request.ModelId}\", {existing})", "ModelAlreadyHasToken");
+        }
+
+        var address = PredictTokenAddress(request);
+        return Task.FromResult(Sign("factory", () =>
+        {
+            Interlocked.Increment(ref TokensDeployed);
+            Registry.TryAdd(request.ModelId, address);
+            if (request.InitialSupply > 0)
+            {
+                Balances.AddOrUpdate(request.UserAddress, request.InitialSupply, (_, b) => b + request.InitialSupply);
+            }
+        }, address));
     }
 
     public Task BroadcastAsync(PreparedTransaction transaction, CancellationToken cancellationToken)
