@@ -16,7 +16,8 @@ using Hokusai.Contracts.Testing;
 // Other modes (one per run):
 //   --wrk [--duration 15]  wrk -t2 -c32 on POST /api/deployments and GET …/status of one host (signer lease held
 //                          elsewhere, so only HTTP is measured): req/s, p50/p99 and the POST/GET ratio. Needs wrk
-//                          (bench/http-load.sh installs it).
+//                          (bench/http-load.sh installs it). With --local-lookup the host answers the registry lookup
+//                          in process (no eth_call; a measurement of what a registry mirror saves, not a setting).
 //   --idle [60]            two idle replicas on one Redis: commands each sends per second, counted with MONITOR.
 var requests = Option("--requests", 2000);
 var concurrency = Option("--concurrency", 32);
@@ -115,18 +116,26 @@ return 0;
 // wrk on one host: POST (distinct models) then GET status of one job, same host, same run.
 async Task<int> WrkAsync(int seconds)
 {
+    // Measurement only: the registry lookup answered in process (no eth_call), to size what the mirror saves.
+    var localLookup = System.Environment.GetCommandLineArgs().Contains("--local-lookup");
     await using var redis = await RedisServer.StartAsync();
     await using var chain = await DevChain.StartAsync(null, CancellationToken.None);
     var caller = new Caller("wrk", "wrk-key-0123456789abcdef0123");
     // The signer lease is held by "someone else", so this host only serves HTTP and never signs.
     await RedisCliAsync(redis, "SET", "{hokusai:contracts}:signer:" + chain.DeployerAddress.ToLowerInvariant() + ":lease", "elsewhere|1", "PX", "86400000");
-    await using var host = await Host.StartAsync(hostDll, HostEnvironment(redis, chain, [caller], new()
+    await using var host = await Host.StartAsync(hostDll, HostEnvironment(redis, chain, [caller], new Dictionary<string, string>
     {
         ["QUOTA_PER_HOUR"] = "1000000",
         ["QUOTA_PER_DAY"] = "1000000",
         ["RATE_LIMIT_PER_MINUTE"] = "1000000",
         ["LOG_LEVEL"] = "warn",
-    }));
+    }.Concat(localLookup ? LocalLookupEnvironment() : []).ToDictionary()));
+    if (localLookup && !host.Output.Contains("registry lookup answered locally", StringComparison.Ordinal))
+    {
+        Console.WriteLine("--local-lookup: the host did not load the local lookup:\n" + host.Output);
+        return 1;
+    }
+
     var (status, jobId) = await PostAsync(host, caller, "wrk-status-" + Guid.NewGuid().ToString("N")[..8]);
     if (status != HttpStatusCode.Accepted)
     {
@@ -214,6 +223,16 @@ async Task<int> WrkAsync(int seconds)
     {
         File.Delete(script);
     }
+}
+
+static Dictionary<string, string> LocalLookupEnvironment()
+{
+    var dll = Path.Combine(AppContext.BaseDirectory, "Hokusai.Contracts.LocalLookup.dll");
+    return new()
+    {
+        ["DOTNET_STARTUP_HOOKS"] = dll,
+        ["ASPNETCORE_HOSTINGSTARTUPASSEMBLIES"] = Path.GetFileNameWithoutExtension(dll),
+    };
 }
 
 static double CpuMilliseconds(int pid)
