@@ -219,6 +219,12 @@ async Task<int> WrkAsync(int seconds)
             $"wrk -t2 -c32, {seconds} s each, one host: POST {post.Run.Rps:0} req/s (p50 {post.Run.P50}, p99 {post.Run.P99}, non-2xx {post.Run.Errors}); GET status {get.Run.Rps:0} req/s (p50 {get.Run.P50}, p99 {get.Run.P99}, non-2xx {get.Run.Errors}); POST = {100 * post.Run.Rps / get.Run.Rps:0} % of GET status"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"CPU per request: POST host {post.HostUs:0} µs, Redis {post.RedisUs:0} µs, wrk {post.Run.WrkCpuMs * 1000 / (post.Run.Rps * seconds):0} µs; GET status host {get.HostUs:0} µs, Redis {get.RedisUs:0} µs, wrk {get.Run.WrkCpuMs * 1000 / (get.Run.Rps * seconds):0} µs"));
+        if (post.Run.Errors + get.Run.Errors > 0)
+        {
+            // Non-2xx answers: show what the host logged about them (warnings and up), so a run says why.
+            Console.WriteLine("host log (last lines):\n" + string.Join('\n', host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(8)));
+        }
+
         return 0;
     }
     finally
