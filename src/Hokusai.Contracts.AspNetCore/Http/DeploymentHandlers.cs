@@ -55,7 +55,7 @@ internal static class DeploymentHandlers
             var callbackUrl = CallbackUrlValidator.Read(
                 document.RootElement,
                 allowHttpToLoopback: environment.IsDevelopment(),
-                callerHasSecret: options.Value.Webhooks.ParseSecrets().ContainsKey(CallerIdentity.GetOwner(context.User)),
+                callerHasSecret: () => options.Value.Webhooks.ParseSecrets().ContainsKey(CallerIdentity.GetOwner(context.User)),
                 callbackErrors);
             if (callbackErrors.Count > 0)
             {

@@ -160,9 +160,10 @@ internal static class CallbackUrlValidator
     /// <summary>
     /// The callback URL, or null when absent. https only (http to a loopback host when
     /// <paramref name="allowHttpToLoopback"/>, i.e. in Development); IP literals must not be internal; the caller needs
-    /// a signing secret, since deliveries are always signed.
+    /// a signing secret, since deliveries are always signed. <paramref name="callerHasSecret"/> is asked only when a
+    /// URL is present, so a request without one does not pay for reading the secrets.
     /// </summary>
-    public static string? Read(JsonElement root, bool allowHttpToLoopback, bool callerHasSecret, List<FieldError> errors)
+    public static string? Read(JsonElement root, bool allowHttpToLoopback, Func<bool> callerHasSecret, List<FieldError> errors)
     {
         JsonElement value;
         try
@@ -196,7 +197,7 @@ internal static class CallbackUrlValidator
             return null;
         }
 
-        if (!callerHasSecret)
+        if (!callerHasSecret())
         {
             errors.Add(new FieldError("callbackUrl", "callbackUrl needs a webhook signing secret for this caller (WEBHOOK_SECRETS); none is configured."));
             return null;
