@@ -2,7 +2,6 @@ using ContractsApi;
 using Hokusai.Contracts;
 using Hokusai.Contracts.AspNetCore;
 using Hokusai.Contracts.Redis;
-using Scalar.AspNetCore;
 
 // `bootstrap [--legacy]` deploys the contracts. Otherwise a bad setting, a port in use or a dev chain that cannot start: one line on stderr, exit 1.
 return args is [BootstrapCommand.Name, ..] ? await BootstrapCommand.RunAsync(args) : await StartupFailure.GuardAsync(async () =>
@@ -29,10 +28,7 @@ return args is [BootstrapCommand.Name, ..] ? await BootstrapCommand.RunAsync(arg
     app.MapHokusaiContractsHealth();
     app.MapHokusaiContracts();
     app.MapOpenApi();
-    if (app.Environment.IsDevelopment())
-    {
-        app.MapScalarApiReference();
-    }
+    app.MapContractsApiReference(); // Scalar at /scalar, Development only
 
     await app.RunAsync();
 });

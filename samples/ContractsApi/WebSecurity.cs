@@ -86,8 +86,15 @@ internal static class WebSecurity
         // http it is meaningless and would pin development hosts to https.
         var https = new HeaderPolicyCollection().AddDefaultApiSecurityHeaders().AddStrictTransportSecurityMaxAgeIncludeSubDomains();
         var http = new HeaderPolicyCollection().AddDefaultApiSecurityHeaders();
-        app.UseWhen(c => c.Request.IsHttps, b => b.UseSecurityHeaders(https));
-        app.UseWhen(c => !c.Request.IsHttps, b => b.UseSecurityHeaders(http));
+        // The API reference page (Development only) needs a CSP that lets it run; everything else keeps the API's.
+        var reference = app.Environment.IsDevelopment();
+        var referenceHttps = ApiReference.SecurityHeaders(https: true);
+        var referenceHttp = ApiReference.SecurityHeaders(https: false);
+        app.UseWhen(c => reference && ApiReference.Serves(c), b => b
+            .UseWhen(c => c.Request.IsHttps, h => h.UseSecurityHeaders(referenceHttps))
+            .UseWhen(c => !c.Request.IsHttps, h => h.UseSecurityHeaders(referenceHttp)));
+        app.UseWhen(c => !(reference && ApiReference.Serves(c)) && c.Request.IsHttps, b => b.UseSecurityHeaders(https));
+        app.UseWhen(c => !(reference && ApiReference.Serves(c)) && !c.Request.IsHttps, b => b.UseSecurityHeaders(http));
         app.UseCors(CorsPolicy);
         return app;
     }

@@ -9,10 +9,12 @@ namespace Hokusai.Contracts;
 public interface IDeploymentAcceptor
 {
     /// <summary>
-    /// Decides, in this order: same owner and idempotency key → replay (same body) or key reused (other body);
-    /// model claimed by a pending or processing job → in progress, by a completed one → already deployed;
-    /// <paramref name="tokenOnChain"/> set → already registered on chain; quota used up → rejected; otherwise the
-    /// job is stored, a quota unit taken and the job queued. Nothing is written unless the outcome is
+    /// Decides, in this order: the model's claimant is the owner's job under the same idempotency key → replay (same
+    /// body) or key reused (other body); model claimed by a pending or processing job → in progress, by a completed
+    /// one → already deployed; <paramref name="tokenOnChain"/> set → already registered on chain; quota used up →
+    /// rejected; then the store's atomic create answers the owner's key used for another job (replay or key reused,
+    /// taking no quota unit) or a claim that appeared meanwhile; otherwise the job is stored, a quota unit taken and
+    /// the job queued. Nothing is written unless the outcome is
     /// <see cref="AcceptOutcome.Accepted"/>.
     /// </summary>
     /// <param name="job">The new job (pending, version 1).</param>
