@@ -13,6 +13,7 @@ internal static class LegacyEnvironment
 {
     private const string Chain = HokusaiContractsOptions.SectionName + ":Chain:";
     private const string Webhooks = HokusaiContractsOptions.SectionName + ":Webhooks:";
+    private const string Mirror = HokusaiContractsOptions.SectionName + ":RegistryMirror:";
 
     private static readonly (string Variable, string Key)[] Scalars =
     [
@@ -34,6 +35,9 @@ internal static class LegacyEnvironment
         ("DEPLOYER_BALANCE_WARNING_ETH", HokusaiContractsOptions.SectionName + ":Health:DeployerBalanceWarningEth"),
         ("WEBHOOK_ALLOW_LOOPBACK", Webhooks + "AllowLoopback"),
         ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", Webhooks + "AllowPrivateNetworks"),
+        ("REGISTRY_MIRROR_ENABLED", Mirror + "Enabled"),
+        ("REGISTRY_MIRROR_START_BLOCK", Mirror + "StartBlock"),
+        ("REGISTRY_MIRROR_BLOCK_RANGE", Mirror + "MaxBlockRange"),
     ];
 
     /// <summary>Each variable and the configuration key it sets (for messages that name a key).</summary>
@@ -97,6 +101,14 @@ internal static class LegacyEnvironment
             mapped[Chain + "ReplaceAfter"] = double.TryParse(replaceAfter, NumberStyles.Float, CultureInfo.InvariantCulture, out var replaceSeconds) && replaceSeconds >= 0
                 ? TimeSpan.FromSeconds(replaceSeconds).ToString("c", CultureInfo.InvariantCulture)
                 : "-00:00:01";
+        }
+
+        // The registry mirror's poll interval, in seconds like the lease timing (a bare number would bind as days).
+        if (Get("REGISTRY_MIRROR_POLL_INTERVAL") is { } poll)
+        {
+            mapped[Mirror + "PollInterval"] = double.TryParse(poll, NumberStyles.Float, CultureInfo.InvariantCulture, out var pollSeconds) && pollSeconds > 0 && pollSeconds <= 600
+                ? TimeSpan.FromSeconds(pollSeconds).ToString("c", CultureInfo.InvariantCulture)
+                : throw new InvalidOperationException("REGISTRY_MIRROR_POLL_INTERVAL must be a number of seconds greater than 0 and at most 600 (e.g. 2 or 0.5).");
         }
 
         // RPC_URLS (comma separated, failover order) wins over the single RPC_URL.

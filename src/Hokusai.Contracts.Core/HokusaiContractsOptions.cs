@@ -26,6 +26,9 @@ public sealed class HokusaiContractsOptions
 
     /// <summary>Signed webhooks: secrets, endpoints, retry window and target policy.</summary>
     public Webhooks.WebhookOptions Webhooks { get; set; } = new();
+
+    /// <summary>The local mirror of the registry that answers the accept path's "already on chain?" question.</summary>
+    public Mirror.RegistryMirrorOptions RegistryMirror { get; set; } = new();
 }
 
 /// <summary>Chain settings.</summary>
@@ -233,6 +236,7 @@ internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<H
         }
 
         failures.AddRange(options.Webhooks.Validate());
+        failures.AddRange(options.RegistryMirror.Validate());
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -63,7 +63,11 @@ public static class HokusaiContractsServiceCollectionExtensions
         services.TryAddSingleton<ISignerLeaseManager, InMemorySignerLeaseManager>();
         services.TryAddSingleton<IRequestRateLimiterFactory, InMemoryRequestRateLimiterFactory>();
         services.TryAddSingleton<IDeploymentAcceptor, Hokusai.Contracts.Accept.StoreDeploymentAcceptor>();
-        services.TryAddSingleton<IModelTokenLookup, Hokusai.Contracts.Accept.ChainModelTokenLookup>();
+        services.AddMetrics();
+        services.TryAddSingleton<IRegistryMirrorStore, InMemoryRegistryMirrorStore>();
+        services.TryAddSingleton<Hokusai.Contracts.Mirror.RegistryMirror>();
+        services.TryAddSingleton<IModelTokenLookup>(sp => sp.GetRequiredService<Hokusai.Contracts.Mirror.RegistryMirror>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Hokusai.Contracts.Mirror.RegistryMirror>(sp => sp.GetRequiredService<Hokusai.Contracts.Mirror.RegistryMirror>()));
 
         services.TryAddSingleton<IDeploymentService, DeploymentService>();
         services.TryAddSingleton<DeploymentModeResolver>();

@@ -126,6 +126,7 @@ public static class HokusaiContractsRedisExtensions
             sp.GetRequiredService<RedisExecutor>(),
             sp.GetRequiredService<IOptionsMonitor<HokusaiContractsOptions>>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new RedisRegistryMirrorStore(sp.GetRequiredService<RedisExecutor>()));
 
         Replace<IDeploymentStore, RedisDeploymentStore>(services);
         Replace<IWebhookOutbox, RedisWebhookOutbox>(services);
@@ -134,6 +135,7 @@ public static class HokusaiContractsRedisExtensions
         Replace<ISignerLeaseManager, RedisSignerLeaseManager>(services);
         Replace<IRequestRateLimiterFactory, RedisRequestRateLimiterFactory>(services);
         Replace<IDeploymentAcceptor, RedisDeploymentAcceptor>(services);
+        Replace<IRegistryMirrorStore, RedisRegistryMirrorStore>(services);
 
         if (!services.Any(descriptor => descriptor.ServiceType == typeof(RedisHealthCheckMarker)))
         {

@@ -121,6 +121,9 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
             Queue = await queueTask,
             Jobs = await jobsTask,
             Webhooks = await webhooksTask,
+            RegistryMirror = services.GetService<Hokusai.Contracts.Mirror.RegistryMirror>() is { } mirror
+                ? new RegistryMirrorReport(mirror.IsCaughtUp, mirror.Cursor, mirror.LagBlocks)
+                : null,
             Warnings = warnings,
             Checks = ToEntries(report),
         };

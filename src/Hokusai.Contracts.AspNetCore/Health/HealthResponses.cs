@@ -27,6 +27,7 @@ internal sealed record DetailedResponse
     public required QueueReport Queue { get; init; }
     public required JobsReport Jobs { get; init; }
     public required WebhooksReport Webhooks { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RegistryMirrorReport? RegistryMirror { get; init; }
     public required IReadOnlyList<string> Warnings { get; init; }
     public required IReadOnlyDictionary<string, CheckEntry> Checks { get; init; }
 }
@@ -61,3 +62,9 @@ internal sealed record WebhooksReport(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? OutboxDepth,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? OldestPendingAgeSeconds,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
+
+/// <summary>The registry mirror: whether misses are answered locally, the last block read and how far behind the head it is.</summary>
+internal sealed record RegistryMirrorReport(
+    bool CaughtUp,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ulong? Cursor,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ulong? LagBlocks);

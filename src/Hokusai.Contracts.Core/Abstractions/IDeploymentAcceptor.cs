@@ -50,9 +50,9 @@ public enum AcceptOutcome
 public sealed record AcceptResult(AcceptOutcome Outcome, DeploymentJob? Existing = null, QuotaDecision? Quota = null, bool Queued = true);
 
 /// <summary>
-/// Answers "does the registry already map this model to a token?" for the accept path. The default asks the
-/// chain (<see cref="Chain.IChainClient.GetRegisteredTokenAsync"/>) on every call; a local mirror of the
-/// registry can replace it without touching the accept path.
+/// Answers "does the registry already map this model to a token?" for the accept path. The default is
+/// <see cref="Mirror.RegistryMirror"/>: a local mirror of the registry's events that needs no RPC call per
+/// question once caught up, and asks the chain (<see cref="Chain.IChainClient.GetRegisteredTokenAsync"/>) before.
 /// </summary>
 public interface IModelTokenLookup
 {

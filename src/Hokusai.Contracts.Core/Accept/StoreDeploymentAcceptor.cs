@@ -103,10 +103,3 @@ internal sealed partial class StoreDeploymentAcceptor(
     [LoggerMessage(5, LogLevel.Warning, "Could not give back a quota unit: {Reason}")]
     private static partial void LogRefundFailed(ILogger logger, string reason);
 }
-
-/// <summary>The default <see cref="IModelTokenLookup"/>: one registry view call per question.</summary>
-internal sealed class ChainModelTokenLookup(Chain.IChainClient chain) : IModelTokenLookup
-{
-    public Task<string?> GetRegisteredTokenAsync(string modelId, CancellationToken cancellationToken) =>
-        chain.GetRegisteredTokenAsync(modelId, cancellationToken);
-}

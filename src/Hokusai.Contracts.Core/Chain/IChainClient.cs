@@ -62,6 +62,15 @@ public interface IChainClient
     /// <summary>The token registered for <paramref name="modelId"/> on chain, or null.</summary>
     Task<string?> GetRegisteredTokenAsync(string modelId, CancellationToken cancellationToken);
 
+    /// <summary>The latest block number the node reports.</summary>
+    Task<ulong> GetLatestBlockAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The registry's <c>ModelRegistered</c> events mined in blocks <paramref name="fromBlock"/> to
+    /// <paramref name="toBlock"/> (inclusive), in chain order. Callers bound the range (nodes cap log queries).
+    /// </summary>
+    Task<IReadOnlyList<ModelRegistration>> GetModelRegistrationsAsync(ulong fromBlock, ulong toBlock, CancellationToken cancellationToken);
+
     /// <summary>Chain and deployer facts for readiness and diagnostics.</summary>
     Task<ChainStatus> GetStatusAsync(CancellationToken cancellationToken);
 
@@ -96,6 +105,13 @@ public interface IChainClient
 /// <param name="Nonce">Nonce used.</param>
 /// <param name="ContractAddress">For a contract creation: the address it will create.</param>
 public sealed record PreparedTransaction(string Hash, string RawTransaction, ulong Nonce, string? ContractAddress = null);
+
+/// <summary>One <c>ModelRegistered</c> event of the registry.</summary>
+/// <param name="ModelId">The registered model id.</param>
+/// <param name="TokenAddress">Its token (EIP-55).</param>
+/// <param name="BlockNumber">Block the event was mined in.</param>
+/// <param name="TransactionHash">Transaction that emitted it.</param>
+public sealed record ModelRegistration(string ModelId, string TokenAddress, ulong BlockNumber, string TransactionHash);
 
 /// <summary>A mined transaction's receipt, reduced to what the service reports.</summary>
 public sealed record ChainReceipt

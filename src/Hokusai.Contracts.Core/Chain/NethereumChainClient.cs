@@ -21,7 +21,7 @@ namespace Hokusai.Contracts.Chain;
 /// fee cap), assigns nonces in-process, signs offline, broadcasts idempotently and waits for receipts
 /// and confirmations, failing over between RPC URLs.
 /// </summary>
-internal sealed class NethereumChainClient : IChainClient, IDisposable
+internal sealed partial class NethereumChainClient : IChainClient, IDisposable
 {
     private static readonly BigInteger DefaultPriorityFee = FeeCalculator.WeiPerGwei;
     private static readonly byte[] DefaultAdminRole = new byte[32];

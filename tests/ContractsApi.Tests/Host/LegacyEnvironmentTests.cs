@@ -44,9 +44,23 @@ public sealed class LegacyEnvironmentTests
     [InlineData("GAS_PRICE_MULTIPLIER", "1.5", "HokusaiContracts:Chain:GasPriceMultiplier")]
     [InlineData("QUOTA_PER_HOUR", "10", "HokusaiContracts:Quotas:PerHour")]
     [InlineData("JOB_CONCURRENCY", "4", "HokusaiContracts:Jobs:MaxConcurrency")]
-    public void Map_OriginalVariable_LandsOnItsConfigurationKey(string variable, string value, string key)
+    [InlineData("REGISTRY_MIRROR_START_BLOCK", "5000000", "HokusaiContracts:RegistryMirror:StartBlock")]
+    [InlineData("REGISTRY_MIRROR_BLOCK_RANGE", "500", "HokusaiContracts:RegistryMirror:MaxBlockRange")]
+    [InlineData("REGISTRY_MIRROR_ENABLED", "false", "HokusaiContracts:RegistryMirror:Enabled")]
+    [InlineData("REGISTRY_MIRROR_POLL_INTERVAL", "0.5", "HokusaiContracts:RegistryMirror:PollInterval", "00:00:00.5000000")]
+    public void Map_OriginalVariable_LandsOnItsConfigurationKey(string variable, string value, string key, string? expected = null)
     {
-        Assert.Equal(value, Map((variable, value))[key]);
+        Assert.Equal(expected ?? value, Map((variable, value))[key]);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("two")]
+    [InlineData("601")]
+    public void Map_BadMirrorPollInterval_Throws(string value)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Map(("REGISTRY_MIRROR_POLL_INTERVAL", value)));
+        Assert.Contains("REGISTRY_MIRROR_POLL_INTERVAL", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -41,6 +41,8 @@ internal sealed class FakeChainClient : IChainClient
         return Registry(cancellationToken);
     }
 
+    public Task<ulong> GetLatestBlockAsync(CancellationToken cancellationToken) => throw new ChainException(ChainErrorKind.Transient, "not used by health checks");
+    public Task<IReadOnlyList<ModelRegistration>> GetModelRegistrationsAsync(ulong fromBlock, ulong toBlock, CancellationToken cancellationToken) => throw new ChainException(ChainErrorKind.Transient, "not used by health checks");
     public Task<PreparedTransaction> PrepareTokenDeploymentAsync(string name, string symbol, IProgress<string>? progress, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
     public Task<PreparedTransaction> PrepareRegistrationAsync(string modelId, string tokenAddress, string performanceMetric, IProgress<string>? progress, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");
     public Task<PreparedTransaction> PrepareMintAsync(string modelId, string recipient, BigInteger amount, IProgress<string>? progress, CancellationToken cancellationToken) => throw new InvalidOperationException("not used by health checks");

@@ -247,6 +247,14 @@ internal sealed class FakeChainClient : IChainClient
         return Task.FromResult(Registry.TryGetValue(modelId, out var token) ? token : null);
     }
 
+    // The registry here is a dictionary without blocks, so there is no log history for the registry mirror to
+    // follow: it stays in its fallback and every accept-path lookup reads the dictionary above.
+    public Task<ulong> GetLatestBlockAsync(CancellationToken cancellationToken) =>
+        throw new ChainException(ChainErrorKind.Transient, "the fake chain keeps no log history");
+
+    public Task<IReadOnlyList<ModelRegistration>> GetModelRegistrationsAsync(ulong fromBlock, ulong toBlock, CancellationToken cancellationToken) =>
+        throw new ChainException(ChainErrorKind.Transient, "the fake chain keeps no log history");
+
     public Task<ChainStatus> GetStatusAsync(CancellationToken cancellationToken) => Task.FromResult(new ChainStatus
     {
         ChainId = 31337,

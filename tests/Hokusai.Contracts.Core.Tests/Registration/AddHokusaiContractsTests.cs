@@ -18,11 +18,14 @@ public sealed class AddHokusaiContractsTests
         Assert.Single(services, d => d.ServiceType == typeof(IDeploymentService));
         Assert.Single(services, d => d.ServiceType == typeof(IDeploymentStore));
         Assert.Single(services, d => d.ServiceType == typeof(Hokusai.Contracts.Webhooks.IWebhookOutbox));
-        // The job engine and the webhook dispatcher, each once.
+        Assert.Single(services, d => d.ServiceType == typeof(IModelTokenLookup));
+        Assert.Single(services, d => d.ServiceType == typeof(IRegistryMirrorStore));
+        // The registry mirror, the job engine and the webhook dispatcher, each once.
         services.AddLogging();
         using var provider = services.BuildServiceProvider();
         var hosted = provider.GetServices<IHostedService>().Select(h => h.GetType()).ToList();
-        Assert.Equal([typeof(Hokusai.Contracts.Jobs.DeploymentEngine), typeof(Hokusai.Contracts.Webhooks.WebhookDispatcher)], hosted);
+        Assert.Equal([typeof(Hokusai.Contracts.Mirror.RegistryMirror), typeof(Hokusai.Contracts.Jobs.DeploymentEngine), typeof(Hokusai.Contracts.Webhooks.WebhookDispatcher)], hosted);
+        Assert.Same(provider.GetRequiredService<Hokusai.Contracts.Mirror.RegistryMirror>(), provider.GetRequiredService<IModelTokenLookup>());
     }
 
     [Fact]
