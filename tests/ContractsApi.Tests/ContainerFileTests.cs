@@ -42,11 +42,38 @@ public sealed class ContainerFileTests
         Assert.InRange(restore, 0, sources - 1);
         Assert.All(lines.Take(restore).Where(l => l.StartsWith("COPY ", StringComparison.Ordinal)),
             l => Assert.DoesNotContain("/ src/", l, StringComparison.Ordinal));
-        foreach (var csproj in Directory.EnumerateFiles(Repo.PathOf("src"), "*.csproj", SearchOption.AllDirectories))
+        var projects = ProjectsOfTheHost().ToList();
+        Assert.Contains(projects, p => p.EndsWith("Hokusai.Contracts.Core.csproj", StringComparison.Ordinal));
+        foreach (var csproj in projects)
         {
             var relative = Path.GetRelativePath(Repo.Root, csproj).Replace('\\', '/');
             Assert.Contains($"COPY {relative} ", string.Join('\n', lines.Take(restore)), StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>The host's own project file and every src project it references, transitively.</summary>
+    private static IEnumerable<string> ProjectsOfTheHost()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>([Repo.PathOf("samples", "ContractsApi", "ContractsApi.csproj")]);
+        while (pending.Count > 0)
+        {
+            var project = Path.GetFullPath(pending.Pop());
+            if (!seen.Add(project))
+            {
+                continue;
+            }
+
+            var references = System.Xml.Linq.XDocument.Load(project).Descendants("ProjectReference")
+                .Select(r => (string?)r.Attribute("Include"))
+                .OfType<string>();
+            foreach (var reference in references)
+            {
+                pending.Push(Path.Combine(Path.GetDirectoryName(project)!, reference.Replace('\\', '/')));
+            }
+        }
+
+        return seen.Where(p => Path.GetRelativePath(Repo.Root, p).Replace('\\', '/').StartsWith("src/", StringComparison.Ordinal));
     }
 
     [Fact]
