@@ -11,6 +11,7 @@ COPY src/Hokusai.Contracts.Core/Hokusai.Contracts.Core.csproj src/Hokusai.Contra
 COPY src/Hokusai.Contracts.Redis/Hokusai.Contracts.Redis.csproj src/Hokusai.Contracts.Redis/
 COPY src/Hokusai.Contracts.AspNetCore/Hokusai.Contracts.AspNetCore.csproj src/Hokusai.Contracts.AspNetCore/
 COPY src/Hokusai.Contracts.Client/Hokusai.Contracts.Client.csproj src/Hokusai.Contracts.Client/
+COPY src/Hokusai.Contracts.DevChain/Hokusai.Contracts.DevChain.csproj src/Hokusai.Contracts.DevChain/
 COPY samples/ContractsApi/ContractsApi.csproj samples/ContractsApi/
 RUN dotnet restore samples/ContractsApi/ContractsApi.csproj -r linux-musl-x64 -p:PublishReadyToRun=true
 COPY contracts/ contracts/

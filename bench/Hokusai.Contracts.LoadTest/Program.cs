@@ -18,10 +18,25 @@ using Hokusai.Contracts.Testing;
 //                          elsewhere, so only HTTP is measured): req/s, p50/p99 and the POST/GET ratio. Needs wrk
 //                          (bench/http-load.sh installs it). With --local-lookup the host answers the registry lookup
 //                          in process (no eth_call; a measurement of what a registry mirror saves, not a setting).
+//   --throughput [--jobs 1000] [--window 16] [--poll-ms 50] [--heads poll,ws] [--modes legacy,factory]
+//                          raw three-transaction sends vs the service end to end, once per head source and mode
+//                          (ws: the host gets RPC_WS_URL, heads pushed over newHeads instead of polled).
 //   --idle [60]            two idle replicas on one Redis: commands each sends per second, counted with MONITOR.
+//   --throughput --pool [--jobs 1000] [--keys K --replicas R]
+//                          the signer pool end to end: 1 key × 1 replica, 2 × 2 and 4 × 2 (or the one shape given),
+//                          deployments/s and the ratio to one key, plus raw deployToken sends from 1 and K keys.
+if (System.Environment.GetCommandLineArgs().Contains("--throughput") && (System.Environment.GetCommandLineArgs().Contains("--pool") || System.Environment.GetCommandLineArgs().Contains("--keys")))
+{
+    var given = System.Environment.GetCommandLineArgs();
+    return await PoolThroughput.RunAsync(Option("--jobs", 1000), given.Contains("--keys") ? Option("--keys", 1) : null, given.Contains("--replicas") ? Option("--replicas", 1) : null, FindHost());
+}
+
 if (System.Environment.GetCommandLineArgs().Contains("--throughput"))
 {
-    return await Throughput.RunAsync(Option("--jobs", 1000), Option("--window", 16), Option("--poll-ms", 50), FindHost());
+    var argv = System.Environment.GetCommandLineArgs();
+    var modes = Array.IndexOf(argv, "--modes") is var m and >= 0 && m + 1 < argv.Length ? argv[m + 1].Split(',') : ["legacy", "factory"];
+    var heads = Array.IndexOf(argv, "--heads") is var h and >= 0 && h + 1 < argv.Length ? argv[h + 1].Split(',') : ["poll"];
+    return await Throughput.RunAsync(Option("--jobs", 1000), Option("--window", 16), Option("--poll-ms", 50), FindHost(), heads, modes);
 }
 
 var requests = Option("--requests", 2000);
@@ -458,6 +473,12 @@ static int Option(string name, int fallback)
 
 static string FindHost()
 {
+    // HOKUSAI_HOST_DLL: another build of the host, e.g. a ReadyToRun publish, to compare start-up.
+    if (System.Environment.GetEnvironmentVariable("HOKUSAI_HOST_DLL") is { Length: > 0 } chosen)
+    {
+        return File.Exists(chosen) ? chosen : throw new FileNotFoundException("HOKUSAI_HOST_DLL does not exist", chosen);
+    }
+
     var configuration = AppContext.BaseDirectory.Replace('\\', '/').Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
     for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
     {

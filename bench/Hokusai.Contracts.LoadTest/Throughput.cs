@@ -25,21 +25,22 @@ internal static class Throughput
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private static readonly string User = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
-    public static async Task<int> RunAsync(int jobs, int window, int pollMs, string hostDll)
+    public static async Task<int> RunAsync(int jobs, int window, int pollMs, string hostDll, IReadOnlyList<string> heads, IReadOnlyList<string> modes)
     {
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Throughput: {jobs} models per run, one anvil (automine), {Environment.ProcessorCount} cores; service window MAX_IN_FLIGHT_PER_KEY={window}, BLOCK_POLL_INTERVAL_MS={pollMs}; raw window {RawWindow}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Throughput: {jobs} models per run, one anvil (automine), {Environment.ProcessorCount} cores; service window MAX_IN_FLIGHT_PER_KEY={window}, BLOCK_POLL_INTERVAL_MS={pollMs}, heads {string.Join("/", heads)}; raw window {RawWindow}; host {hostDll}"));
         await using var chain = await DevChain.StartAsync(null, CancellationToken.None);
 
         var raw = await RawAsync(chain, jobs);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw three-transaction sends: {jobs} models in {raw.TotalSeconds:0.00} s = {jobs / raw.TotalSeconds:0.0} deployments/s"));
         var rawRate = jobs / raw.TotalSeconds;
 
-        foreach (var mode in new[] { "legacy", "factory" })
+        foreach (var (mode, webSocket) in heads.SelectMany(h => modes.Select(m => (m, h == "ws"))))
         {
-            var result = await ServiceAsync(chain, hostDll, mode, jobs, window, pollMs);
+            var result = await ServiceAsync(chain, hostDll, mode, jobs, window, pollMs, webSocket);
             var rate = result.Completed / result.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"service {mode}: {result.Completed}/{jobs} completed ({result.Failed} failed) in {result.Elapsed.TotalSeconds:0.00} s = {rate:0.0} deployments/s = {rate / rawRate:0.00}× raw; RPC requests per job {result.RpcPerJob:0.0}; RSS idle {result.IdleRss / 1048576.0:0} MiB, after {result.Completed} jobs {result.Rss[^1] / 1048576.0:0} MiB ({(double)result.Rss[^1] / result.IdleRss:0.00}× idle)"));
+                $"service {mode}, heads {(webSocket ? "ws" : "polled")}: {result.Completed}/{jobs} completed ({result.Failed} failed) in {result.Elapsed.TotalSeconds:0.00} s = {rate:0.0} deployments/s = {rate / rawRate:0.00}× raw; RPC requests per job {result.RpcPerJob:0.0}; RSS idle {result.IdleRss / 1048576.0:0} MiB, after {result.Completed} jobs {result.Rss[^1] / 1048576.0:0} MiB ({(double)result.Rss[^1] / result.IdleRss:0.00}× idle)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  start to ready {result.ReadyAfter.TotalMilliseconds:0} ms; first POST after start {result.FirstPost.TotalMilliseconds:0.0} ms"));
             Console.WriteLine("  RSS every 100 jobs (MiB): " + string.Join(" ", result.Rss.Select(r => (r / 1048576.0).ToString("0", CultureInfo.InvariantCulture))));
         }
 
@@ -149,9 +150,9 @@ internal static class Throughput
 
     private static async Task<BigInteger> CountAsync(string url, string address, string tag) => JsonRpcQuantity(await RpcAsync(url, "eth_getTransactionCount", address, tag));
 
-    private static BigInteger JsonRpcQuantity(JsonElement value) => BigInteger.Parse("0" + value.GetString()![2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+    internal static BigInteger JsonRpcQuantity(JsonElement value) => BigInteger.Parse("0" + value.GetString()![2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
 
-    private static async Task<JsonElement> RpcAsync(string url, string method, params object?[] parameters)
+    internal static async Task<JsonElement> RpcAsync(string url, string method, params object?[] parameters)
     {
         using var response = await Http.PostAsJsonAsync(url, new { jsonrpc = "2.0", id = 1, method, @params = parameters });
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -162,12 +163,12 @@ internal static class Throughput
 
     // ---- the service end to end ---------------------------------------------------------------
 
-    private sealed record ServiceResult(int Completed, int Failed, TimeSpan Elapsed, double RpcPerJob, long IdleRss, IReadOnlyList<long> Rss);
+    private sealed record ServiceResult(int Completed, int Failed, TimeSpan Elapsed, double RpcPerJob, long IdleRss, IReadOnlyList<long> Rss, TimeSpan ReadyAfter, TimeSpan FirstPost);
 
-    private static async Task<ServiceResult> ServiceAsync(DevChain chain, string hostDll, string mode, int jobs, int window, int pollMs)
+    private static async Task<ServiceResult> ServiceAsync(DevChain chain, string hostDll, string mode, int jobs, int window, int pollMs, bool webSocket)
     {
         const string Key = "throughput-key-0123456789abcdef";
-        await using var host = await Host.StartAsync(hostDll, new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["RPC_URL"] = chain.RpcUrl,
             ["CHAIN_ID"] = chain.ChainId.ToString(CultureInfo.InvariantCulture),
@@ -182,15 +183,28 @@ internal static class Throughput
             ["QUOTA_PER_DAY"] = "1000000",
             ["RATE_LIMIT_PER_MINUTE"] = "1000000",
             ["LOG_LEVEL"] = "warn",
-        });
+        };
+        if (webSocket)
+        {
+            // anvil serves WebSocket on its HTTP port.
+            environment["RPC_WS_URL"] = "ws://127.0.0.1:" + new Uri(chain.RpcUrl).Port.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var started = Stopwatch.StartNew();
+        await using var host = await Host.StartAsync(hostDll, environment);
+        var readyAfter = started.Elapsed;
         await Task.Delay(1000);
         var idle = Rss(host.ProcessId);
         var rpcBefore = await RpcRequestsAsync(host);
+        var methodsBefore = await RpcRequestsByMethodAsync(host);
         var run = Guid.NewGuid().ToString("N")[..6];
 
         var sw = Stopwatch.StartNew();
         var ids = new Guid[jobs];
-        var next = -1;
+        // The first POST after start on its own: what a cold process (JIT or ReadyToRun code) costs a caller.
+        ids[0] = await PostAsync(host, Key, $"{mode}-{run}-0");
+        var firstPost = sw.Elapsed;
+        var next = 0;
         await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
         {
             int i;
@@ -239,9 +253,15 @@ internal static class Throughput
 
         var elapsed = sw.Elapsed;
         var rpcAfter = await RpcRequestsAsync(host);
+        var methodsAfter = await RpcRequestsByMethodAsync(host);
+        Console.WriteLine("  RPC requests per job by method: " + string.Join(", ", methodsAfter
+            .Select(m => (m.Key, PerJob: (m.Value - methodsBefore.GetValueOrDefault(m.Key)) / jobs))
+            .Where(m => m.PerJob >= 0.05)
+            .OrderByDescending(m => m.PerJob)
+            .Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key} {m.PerJob:0.0}"))));
         await Task.Delay(2000);
         rss.Add(Rss(host.ProcessId));
-        return new ServiceResult(completed, failed, elapsed, (rpcAfter - rpcBefore) / (double)jobs, idle, rss);
+        return new ServiceResult(completed, failed, elapsed, (rpcAfter - rpcBefore) / (double)jobs, idle, rss, readyAfter, firstPost);
     }
 
     private static async Task<Guid> PostAsync(Host host, string key, string modelId)
@@ -269,7 +289,7 @@ internal static class Throughput
         }
     }
 
-    private static async Task<string?> StatusAsync(Host host, string key, Guid id)
+    internal static async Task<string?> StatusAsync(Host host, string key, Guid id)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, host.BaseAddress + $"api/deployments/{id}/status");
         request.Headers.Add("X-API-Key", key);
@@ -290,6 +310,27 @@ internal static class Throughput
         return text.Split('\n')
             .Where(l => l.StartsWith("hokusai_contracts_rpc_duration_seconds_count", StringComparison.Ordinal))
             .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The same counts by <c>rpc_method</c> (a batch is one request, named "batch").</summary>
+    private static async Task<Dictionary<string, double>> RpcRequestsByMethodAsync(Host host)
+    {
+        var text = await Http.GetStringAsync(host.MetricsAddress);
+        var counts = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n').Where(l => l.StartsWith("hokusai_contracts_rpc_duration_seconds_count", StringComparison.Ordinal)))
+        {
+            var start = line.IndexOf("rpc_method=\"", StringComparison.Ordinal);
+            if (start < 0)
+            {
+                continue;
+            }
+
+            start += "rpc_method=\"".Length;
+            var method = line[start..line.IndexOf('"', start)];
+            counts[method] = counts.GetValueOrDefault(method) + double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        }
+
+        return counts;
     }
 
     private static long Rss(int pid)

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.Loader;
 using Hokusai.Contracts;
+using Hokusai.Contracts.Backends;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 

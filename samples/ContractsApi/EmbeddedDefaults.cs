@@ -33,13 +33,14 @@ internal static class EmbeddedDefaults
         };
 
         string? devKey = null;
-        if (string.IsNullOrWhiteSpace(config["VALID_API_KEYS"]) && string.IsNullOrWhiteSpace(config["JWT_SECRET"])
-            && string.IsNullOrWhiteSpace(config["JWT_AUTHORITY"]) && !config.GetSection("HokusaiContracts:Authentication").GetChildren().Any())
+        // VALID_API_KEYS, JWT_SECRET and JWT_AUTHORITY land in this section too.
+        const string Authentication = HokusaiContractsOptions.SectionName + ":Authentication:";
+        if (!config.GetSection(Authentication.TrimEnd(':')).GetChildren().Any())
         {
             devKey = "dev-" + RandomNumberGenerator.GetHexString(32, lowercase: true);
-            values["VALID_API_KEYS"] = "dev:" + devKey;
+            values[Authentication + "ApiKeys:0"] = "dev:" + devKey;
             // The development key may also read /health/detailed.
-            values["ADMIN_API_KEYS"] = "dev:" + devKey;
+            values[Authentication + "AdminApiKeys:0"] = "dev:" + devKey;
         }
 
         // A local receiver is the normal webhook target on a development machine.
@@ -57,6 +58,12 @@ internal static class EmbeddedDefaults
 
     private sealed class Banner(IServiceProvider services, DevChain chain, string? devKey) : IHostedService
     {
+        /// <summary>Whole tokens the banner's curl mints; the API takes base units (18 decimals).</summary>
+        internal const int BannerTokens = 1_000;
+
+        internal static readonly string BannerSupply =
+            (BannerTokens * System.Numerics.BigInteger.Pow(10, 18)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
         public Task StartAsync(CancellationToken cancellationToken)
         {
             // Resolving the chain here ties its lifetime to the container.
@@ -80,9 +87,9 @@ internal static class EmbeddedDefaults
                   ModelRegistry {{chain.ModelRegistryAddress}}   TokenManager {{chain.TokenManagerAddress}}
                   Development API key: {{key}}
 
-                Deploy a token:
+                Deploy a token, minting {{BannerTokens:N0}} whole tokens to {{user}} (initialSupply is in base units: 1 token = 10^18):
                   curl -s -X POST {{address}}/api/deployments -H 'Content-Type: application/json' -H 'X-API-Key: {{key}}' \
-                    -d '{"modelId":"sentiment-v1","userAddress":"{{user}}","initialSupply":"1000000"}'
+                    -d '{"modelId":"sentiment-v1","userAddress":"{{user}}","initialSupply":"{{BannerSupply}}"}'
                 Then poll the status URL it returns (data.links.status):
                   curl -s {{address}}/api/deployments/<requestId>/status -H 'X-API-Key: {{key}}'
 

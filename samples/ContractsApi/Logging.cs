@@ -1,21 +1,38 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Hokusai.Contracts;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
 using Serilog.Formatting.Compact;
+using Serilog.Formatting.Display;
+using Serilog.Parsing;
 
 namespace ContractsApi;
 
 /// <summary>
 /// Structured logs of the reference host: one compact JSON object per line on stdout (CloudWatch
-/// parses it), level from <c>LOG_LEVEL</c>, request id and trace id on every line of a request, the
-/// engine's job and model ids from its logging scopes, and secrets scrubbed before anything is written.
+/// parses it), or readable text lines when stdout is a terminal (<c>LOG_FORMAT</c> decides either way),
+/// level from <c>LOG_LEVEL</c>, request id and trace id on every line of a request, the engine's job and
+/// model ids from its logging scopes, and secrets scrubbed before anything is written.
 /// </summary>
 internal static partial class Logging
 {
     internal const string Redacted = "[REDACTED]";
+
+    /// <summary>The line layout of <see cref="LogFormat.Text"/>: time, level, message, exception.</summary>
+    internal const string TextTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>How lines are written.</summary>
+    internal enum LogFormat
+    {
+        /// <summary>One compact JSON object per line (machines: CloudWatch, log shippers).</summary>
+        Json,
+
+        /// <summary>One readable line per event (a person at a terminal).</summary>
+        Text,
+    }
 
     /// <summary>Replaces the host's logging with Serilog writing to <paramref name="output"/> (stdout by default).</summary>
     public static WebApplicationBuilder AddContractsLogging(this WebApplicationBuilder builder, TextWriter? output = null)
@@ -23,6 +40,11 @@ internal static partial class Logging
         var level = ParseLevel(builder.Configuration["LOG_LEVEL"]);
         var secrets = SecretValues(builder.Configuration);
         var writer = output ?? Console.Out;
+        // A person at a terminal reads text; anything else (a container's log driver, a pipe) gets JSON.
+        var format = ParseFormat(builder.Configuration["LOG_FORMAT"], stdoutIsTerminal: output is null && !Console.IsOutputRedirected);
+        ITextFormatter formatter = format == LogFormat.Text
+            ? new MessageTemplateTextFormatter(TextTemplate, CultureInfo.InvariantCulture)
+            : new RenderedCompactJsonFormatter();
         // Framework chatter (one line per request start/end, routing) stays out unless debugging;
         // the request logging middleware writes one line per request instead.
         var frameworkLevel = level < LogEventLevel.Warning ? (level == LogEventLevel.Debug ? LogEventLevel.Information : LogEventLevel.Warning) : level;
@@ -44,7 +66,7 @@ internal static partial class Logging
             .Enrich.FromLogContext()
             .Enrich.With(new HttpRequestEnricher(services.GetRequiredService<IHttpContextAccessor>()))
             .Enrich.With<SensitivePropertyEnricher>()
-            .WriteTo.Sink(new RedactingJsonSink(writer, new RenderedCompactJsonFormatter(), secrets)));
+            .WriteTo.Sink(new RedactingSink(writer, formatter, secrets)));
         builder.Services.AddTransient<IStartupFilter, RequestLoggingStartupFilter>();
         return builder;
     }
@@ -65,6 +87,15 @@ internal static partial class Logging
         _ => throw new InvalidOperationException($"LOG_LEVEL must be one of error, warn, info, debug (was '{value}')."),
     };
 
+    /// <summary>Maps <c>LOG_FORMAT</c> (json, text; default text when stdout is a terminal, else json).</summary>
+    internal static LogFormat ParseFormat(string? value, bool stdoutIsTerminal) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => stdoutIsTerminal ? LogFormat.Text : LogFormat.Json,
+        "json" => LogFormat.Json,
+        "text" => LogFormat.Text,
+        _ => throw new InvalidOperationException($"LOG_FORMAT must be json or text (was '{value}')."),
+    };
+
     /// <summary>
     /// The configured secret values that must never reach a log line: the deployer key, API keys,
     /// the webhook signing secrets, the JWT secret and the Redis password.
@@ -82,14 +113,19 @@ internal static partial class Logging
             }
         }
 
-        var key = config["DEPLOYER_PRIVATE_KEY"];
-        Add(key);
-        if (key is not null && key.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        // Configuration keys, which the environment variables (DEPLOYER_PRIVATE_KEY, VALID_API_KEYS, …) map onto.
+        const string Root = HokusaiContractsOptions.SectionName + ":";
+        foreach (var key in Settings(config, Root + "Chain:DeployerPrivateKey").Concat(Settings(config, Root + "Chain:DeployerPrivateKeys")))
         {
-            Add(key[2..]);
+            Add(key);
+            if (key.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            {
+                Add(key[2..]);
+            }
         }
 
-        foreach (var entry in $"{config["VALID_API_KEYS"]},{config["ADMIN_API_KEYS"]},{config["WEBHOOK_SECRETS"]}".Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var lists = new[] { Root + "Authentication:ApiKeys", Root + "Authentication:AdminApiKeys", Root + "Webhooks:Secrets" };
+        foreach (var entry in lists.SelectMany(l => Settings(config, l)).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
             Add(entry);
             // "name:key" (and "caller:secret") entries: the part after the name alone is the secret.
@@ -100,10 +136,14 @@ internal static partial class Logging
             }
         }
 
-        Add(config["JWT_SECRET"]);
-        Add(RedisPassword(config["REDIS_URL"]));
+        Add(config[Root + "Authentication:JwtSecret"]);
+        Add(RedisPassword(config[Root + "Redis:Configuration"]));
         return [.. values.Distinct(StringComparer.Ordinal).OrderByDescending(v => v.Length)];
     }
+
+    /// <summary>The value at <paramref name="key"/> and the values of its children (a list).</summary>
+    private static IEnumerable<string> Settings(IConfiguration config, string key) =>
+        new[] { config[key] }.Concat(config.GetSection(key).GetChildren().Select(c => c.Value)).OfType<string>();
 
     /// <summary>The password in <c>redis://user:pass@host</c> or <c>host:port,password=pass</c> forms.</summary>
     internal static string? RedisPassword(string? url)
@@ -213,10 +253,10 @@ internal static partial class Logging
     }
 
     /// <summary>
-    /// Formats each event as one JSON line and replaces every known secret value (raw or JSON-escaped)
+    /// Formats each event (a JSON or a text line) and replaces every known secret value (raw or JSON-escaped)
     /// before writing: the last line of defence, covering messages and exception texts too.
     /// </summary>
-    internal sealed partial class RedactingJsonSink(TextWriter output, ITextFormatter formatter, IReadOnlyList<string> secrets) : ILogEventSink
+    internal sealed partial class RedactingSink(TextWriter output, ITextFormatter formatter, IReadOnlyList<string> secrets) : ILogEventSink
     {
         private readonly Lock _gate = new();
         private readonly Regex[] _patterns = [.. secrets.Select(SecretEncodings.Pattern)];
@@ -234,7 +274,9 @@ internal static partial class Logging
             catch (Exception ex) when (ex is RegexMatchTimeoutException or ArgumentException)
             {
                 // Never the unredacted text: a line saying one was withheld, so its absence is visible.
-                line = string.Create(CultureInfo.InvariantCulture, $"{{\"@t\":\"{logEvent.Timestamp.UtcDateTime:O}\",\"@l\":\"Error\",\"@m\":\"A log line was withheld: redaction failed.\"}}\n");
+                using var notice = new StringWriter(CultureInfo.InvariantCulture);
+                formatter.Format(new LogEvent(logEvent.Timestamp, LogEventLevel.Error, null, WithheldTemplate, []), notice);
+                line = notice.ToString();
             }
 
             lock (_gate)
@@ -243,6 +285,8 @@ internal static partial class Logging
                 output.Flush();
             }
         }
+
+        private static readonly MessageTemplate WithheldTemplate = new MessageTemplateParser().Parse("A log line was withheld: redaction failed.");
 
         private string Redact(string line)
         {

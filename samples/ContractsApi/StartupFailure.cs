@@ -12,18 +12,24 @@ internal static partial class StartupFailure
     /// <summary>Exit code of a host that could not start.</summary>
     public const int ExitCode = 1;
 
-    /// <summary>Runs the host; a start-up failure is reported as one line and exit code 1.</summary>
-    public static async Task<int> GuardAsync(Func<Task> run, TextWriter? error = null)
+    /// <summary>
+    /// Creates the builder and runs the host; a start-up failure is reported as one line and exit code 1, naming
+    /// each setting as the builder's configuration says it was set (variable or key).
+    /// </summary>
+    public static async Task<int> GuardAsync(string[] args, Func<WebApplicationBuilder, Task> run, TextWriter? error = null)
     {
+        IConfiguration? configuration = null;
         try
         {
-            await run();
+            var builder = WebApplication.CreateBuilder(args);
+            configuration = builder.Configuration;
+            await run(builder);
             return 0;
         }
         // In-process test hosts (WebApplicationFactory) run this entry point too; they need the exception itself.
         catch (Exception exception) when (exception is not HostAbortedException && RunsAsTheProgram)
         {
-            (error ?? Console.Error).WriteLine("hokusai-contracts: start-up failed: " + Describe(exception));
+            (error ?? Console.Error).WriteLine("hokusai-contracts: start-up failed: " + Describe(exception, configuration));
             return ExitCode;
         }
     }
@@ -31,8 +37,8 @@ internal static partial class StartupFailure
     private static bool RunsAsTheProgram =>
         System.Reflection.Assembly.GetEntryAssembly() == typeof(StartupFailure).Assembly;
 
-    /// <summary>One line for <paramref name="exception"/>, with configuration keys given as their environment variables.</summary>
-    internal static string Describe(Exception exception)
+    /// <summary>One line for <paramref name="exception"/>, each setting named as <paramref name="configuration"/> says it was set.</summary>
+    internal static string Describe(Exception exception, IConfiguration? configuration)
     {
         var root = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerException! : exception;
         var text = root switch
@@ -43,7 +49,7 @@ internal static partial class StartupFailure
                 || io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) => PortInUse(io.Message),
             _ => root.Message,
         };
-        return NameVariables(OneLine(text));
+        return NameSettings(OneLine(text), configuration);
     }
 
     /// <summary>Names the variable of the port that could not be bound.</summary>
@@ -66,27 +72,29 @@ internal static partial class StartupFailure
     [System.Text.RegularExpressions.GeneratedRegex(@"configuration value '.*?' at ")]
     private static partial System.Text.RegularExpressions.Regex ConfigurationValuePattern();
 
-    /// <summary>Adds the environment variable to a bare configuration key, e.g. "QUOTA_PER_HOUR (HokusaiContracts:Quotas:PerHour)".</summary>
-    internal static string NameVariables(string text)
+    /// <summary>
+    /// Names each setting as the caller set it: "QUOTA_PER_HOUR" when the variable was set, the key when a file or
+    /// <c>HokusaiContracts__…</c> set it (<see cref="Hokusai.Contracts.HokusaiEnvironmentVariables.Rewrite"/>).
+    /// </summary>
+    internal static string NameSettings(string text, IConfiguration? configuration)
     {
-        // Generated data-annotation messages name the property path ("PerHour: The field
-        // HokusaiContractsOptions.Quotas.PerHour must be …"); turn that into the configuration key.
         text = ConfigurationValuePattern().Replace(text, "configuration value at ");
-        text = OptionsPathPattern().Replace(text, m => "'" + Hokusai.Contracts.HokusaiContractsOptions.SectionName + ":" + m.Groups[1].Value.Replace('.', ':') + "'");
-        foreach (var (variable, key) in LegacyEnvironment.Variables)
-        {
-            var quoted = "'" + key + "'";
-            if (text.Contains(quoted, StringComparison.OrdinalIgnoreCase))
-            {
-                text = text.Replace(quoted, $"{variable} ({key})", StringComparison.OrdinalIgnoreCase);
-            }
-        }
-
-        return text;
+        // The binder's type name becomes the rule: "'…:LegacyJwtOwners' must be true or false."
+        text = ConversionPattern().Replace(text, m => $"{m.Groups[1].Value} must be {Rule(m.Groups[2].Value)} ({m.Groups[2].Value}).");
+        return Hokusai.Contracts.HokusaiEnvironmentVariables.Rewrite(text, configuration);
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"(?:\b\w+: )?The field HokusaiContractsOptions\.([A-Za-z0-9_.]+)")]
-    private static partial System.Text.RegularExpressions.Regex OptionsPathPattern();
+    private static string Rule(string type) => type switch
+    {
+        "System.Boolean" => "true or false",
+        "System.Int32" or "System.Int64" or "System.UInt64" => "a whole number",
+        "System.Decimal" or "System.Double" => "a number",
+        "System.TimeSpan" => "a duration (d.hh:mm:ss)",
+        _ => "a valid " + type[(type.LastIndexOf('.') + 1)..],
+    };
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Failed to convert configuration value at ('[^']+') to type '([^']+)'\.?")]
+    private static partial System.Text.RegularExpressions.Regex ConversionPattern();
 
     private static string OneLine(string text) =>
         string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -1,5 +1,5 @@
 using System.Net;
-using Hokusai.Contracts.AspNetCore.Http;
+using Hokusai.Contracts.AspNetCore;
 using Microsoft.AspNetCore.HttpOverrides;
 
 namespace ContractsApi;
@@ -76,11 +76,7 @@ internal static class WebSecurity
     {
         // First, so that responses written by later middleware (CORS preflights, forwarded-header
         // rejections) carry the request id and no-store too.
-        app.Use((context, next) =>
-        {
-            RequestIds.ApplyResponseDefaults(context);
-            return next(context);
-        });
+        app.UseHokusaiRequestIds();
         app.UseForwardedHeaders();
         // HSTS only on https requests (the scheme the balancer saw, from X-Forwarded-Proto): over plain
         // http it is meaningless and would pin development hosts to https.

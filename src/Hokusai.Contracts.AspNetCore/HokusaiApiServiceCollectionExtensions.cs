@@ -1,8 +1,11 @@
 using Hokusai.Contracts.AspNetCore.Authentication;
 using Hokusai.Contracts.AspNetCore.OpenApi;
+using Hokusai.Contracts.Backends;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,8 +42,8 @@ public static class HokusaiApiServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configuration">
-    /// The configuration: section <see cref="HokusaiAuthenticationOptions.SectionName"/>, overridden by the
-    /// keys <c>VALID_API_KEYS</c>, <c>JWT_SECRET</c>, <c>JWT_ISSUER</c>, <c>JWT_AUDIENCE</c>, <c>JWT_AUTHORITY</c>.
+    /// The configuration: section <see cref="HokusaiAuthenticationOptions.SectionName"/> (the environment
+    /// variables <c>VALID_API_KEYS</c>, <c>JWT_SECRET</c>, … map onto it with <c>AddHokusaiEnvironmentVariables</c>).
     /// </param>
     /// <returns><paramref name="services"/>.</returns>
     public static IServiceCollection AddHokusaiApi(this IServiceCollection services, IConfiguration configuration)
@@ -62,8 +65,10 @@ public static class HokusaiApiServiceCollectionExtensions
         // Deliveries carry the status route's own payload, whatever order the packages were added in.
         services.RemoveAll<Webhooks.IWebhookPayloadFormatter>();
         services.AddSingleton<Webhooks.IWebhookPayloadFormatter, Http.ApiWebhookPayloadFormatter>();
-        services.AddSingleton<Http.RequestRateLimiter>();
 
+        // The host's UseAuthentication then finds the API's caller (the request limiter partitions by it), unless
+        // the host chose a default scheme of its own.
+        services.PostConfigure<AuthenticationOptions>(options => options.DefaultScheme ??= HokusaiAuthenticationDefaults.Scheme);
         services.AddAuthentication()
             .AddPolicyScheme(HokusaiAuthenticationDefaults.Scheme, "API key or JWT", options => options.ForwardDefaultSelector = SelectScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(HokusaiAuthenticationDefaults.ApiKeyScheme, "API key", null)
@@ -84,6 +89,57 @@ public static class HokusaiApiServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Adds the general per-caller request limit (<see cref="QuotaOptions.RequestsPerMinute"/>) to ASP.NET Core's
+    /// rate limiter: see <see cref="AddHokusaiRateLimiter(IServiceCollection)"/>.
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddHokusaiContracts</c>.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IHokusaiContractsBuilder AddHokusaiRateLimiter(this IHokusaiContractsBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddHokusaiRateLimiter();
+        return builder;
+    }
+
+    /// <summary>
+    /// Calls <c>AddRateLimiter</c> with the general request limit as its global limiter, when
+    /// <see cref="QuotaOptions.RequestsPerMinute"/> is above 0 and an <see cref="IRequestRateLimiterFactory"/> is
+    /// registered (<c>AddHokusaiContracts</c> registers an in-process one; <c>AddRedis</c> one whose budget the
+    /// replicas share without a Redis round trip per request). Requests are partitioned by caller when
+    /// authentication ran before <c>UseRateLimiter</c>, otherwise by client IP; a rejected one answers 429
+    /// <c>RATE_LIMIT_EXCEEDED</c> in the envelope with <c>Retry-After</c>. The host adds the middleware:
+    /// <c>app.UseAuthentication(); app.UseRateLimiter();</c>. Endpoints marked <c>DisableRateLimiting()</c>
+    /// (the health probes) are never limited. A global limiter the host set itself is kept. Safe to call more than once.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddHokusaiRateLimiter(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.Any(d => d.ServiceType == typeof(Http.HokusaiRequestLimiter)))
+        {
+            return services;
+        }
+
+        services.AddSingleton(sp => new Http.HokusaiRequestLimiter(sp.GetRequiredService<IRequestRateLimiterFactory>()));
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IServiceProvider>((options, sp) =>
+        {
+            if (options.GlobalLimiter is not null
+                || sp.GetService<IRequestRateLimiterFactory>() is null
+                || sp.GetService<IOptions<HokusaiContractsOptions>>()?.Value.Quotas.RequestsPerMinute is not > 0)
+            {
+                return;
+            }
+
+            options.GlobalLimiter = sp.GetRequiredService<Http.HokusaiRequestLimiter>().Limiter;
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = Http.HokusaiRequestLimiter.OnRejectedAsync;
+        });
+        return services;
+    }
+
     /// <summary>An <c>X-API-Key</c> header selects the API-key scheme, a bearer token the JWT scheme.</summary>
     internal static string SelectScheme(HttpContext context)
     {
@@ -98,34 +154,9 @@ public static class HokusaiApiServiceCollectionExtensions
             : HokusaiAuthenticationDefaults.ApiKeyScheme;
     }
 
-    private static void Bind(IConfiguration configuration, HokusaiAuthenticationOptions options)
-    {
+    // Configuration keys only: environment variable names (VALID_API_KEYS, JWT_SECRET, …) reach this
+    // section through the host's opt-in AddHokusaiEnvironmentVariables().
+    private static void Bind(IConfiguration configuration, HokusaiAuthenticationOptions options) =>
         configuration.GetSection(HokusaiAuthenticationOptions.SectionName).Bind(options);
-        if (configuration["VALID_API_KEYS"] is { Length: > 0 } keys)
-        {
-            options.ApiKeys.Clear();
-            options.ApiKeys.Add(keys);
-        }
 
-        if (configuration["ADMIN_API_KEYS"] is { Length: > 0 } admins)
-        {
-            options.AdminApiKeys.Clear();
-            options.AdminApiKeys.Add(admins);
-        }
-
-        options.AdminRole = NonEmpty(configuration["JWT_ADMIN_ROLE"]) ?? options.AdminRole;
-        if (NonEmpty(configuration["JWT_LEGACY_OWNERS"]) is { } legacy)
-        {
-            // Kept for the validator, which stops start-up on anything but true or false.
-            options.LegacyJwtOwnersSetting = legacy;
-            options.LegacyJwtOwners = bool.TryParse(legacy, out var on) && on;
-        }
-
-        options.JwtSecret = NonEmpty(configuration["JWT_SECRET"]) ?? options.JwtSecret;
-        options.JwtIssuer = NonEmpty(configuration["JWT_ISSUER"]) ?? options.JwtIssuer;
-        options.JwtAudience = NonEmpty(configuration["JWT_AUDIENCE"]) ?? options.JwtAudience;
-        options.JwtAuthority = NonEmpty(configuration["JWT_AUTHORITY"]) ?? options.JwtAuthority;
-    }
-
-    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

@@ -1,38 +1,34 @@
 using Hokusai.Contracts.AspNetCore.Http;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Http;
 
 namespace Hokusai.Contracts.AspNetCore;
 
-/// <summary>Adds the API's middleware to a host's pipeline.</summary>
+/// <summary>
+/// Opt-in, app-wide error envelopes. <c>MapHokusaiContracts</c> needs none of it (its routes answer in the envelope
+/// and carry the request id themselves); a host adds it for the rest of its pipeline: unknown routes, other
+/// endpoints, other middleware.
+/// </summary>
 public static class HokusaiApplicationBuilderExtensions
 {
     /// <summary>
-    /// Adds, in this order: the <c>X-Request-Id</c> middleware with the exception-to-envelope handler
-    /// (503 for unavailable dependencies, 500 without details otherwise), status-code envelopes for
-    /// framework-generated errors (unknown route 404 <c>NOT_FOUND</c>, 405, 415, …), authentication,
-    /// the general per-caller (or per-IP) request limit when an <see cref="IRequestRateLimiterFactory"/>
-    /// is registered and <see cref="QuotaOptions.RequestsPerMinute"/> is above 0 (429
-    /// <c>RATE_LIMIT_EXCEEDED</c> with <c>Retry-After</c>), and authorization. Call it once, after <c>UseRouting</c> if the host calls that explicitly, and before
-    /// <see cref="HokusaiEndpointRouteBuilderExtensions.MapHokusaiContracts"/>'s endpoints run.
+    /// Answers in the API's error envelope what nothing else answered: <c>UseExceptionHandler</c> for unhandled
+    /// exceptions (503 <c>SERVICE_UNAVAILABLE</c> with <c>Retry-After</c> for an unavailable store or chain, 500
+    /// <c>INTERNAL_ERROR</c> without details otherwise) and <c>UseStatusCodePages</c> for bodiless statuses
+    /// (unknown route 404 <c>NOT_FOUND</c>, 405 <c>METHOD_NOT_ALLOWED</c>, 415, …). Call it after
+    /// <see cref="HokusaiRequestIdApplicationBuilderExtensions.UseHokusaiRequestIds"/> and before authentication.
     /// </summary>
     /// <param name="app">The application.</param>
     /// <returns><paramref name="app"/>.</returns>
-    public static IApplicationBuilder UseHokusaiContracts(this IApplicationBuilder app)
+    public static IApplicationBuilder UseHokusaiErrorEnvelopes(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.UseMiddleware<HokusaiErrorMiddleware>();
-        app.UseStatusCodePages(HokusaiErrorMiddleware.WriteStatusCodeEnvelopeAsync);
-        app.UseAuthentication();
-        var services = app.ApplicationServices;
-        if (services.GetService<IRequestRateLimiterFactory>() is not null
-            && services.GetService<IOptions<HokusaiContractsOptions>>()?.Value.Quotas.RequestsPerMinute > 0)
+        app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            app.UseMiddleware<RequestRateLimitMiddleware>();
-        }
-
-        app.UseAuthorization();
-        return app;
+            ExceptionHandler = ApiErrorEnvelopes.WriteExceptionAsync,
+            // The envelope writer logs the failure with its request id; the middleware's own error log would repeat it.
+            SuppressDiagnosticsCallback = static _ => true,
+        });
+        return app.UseStatusCodePages(ApiErrorEnvelopes.WriteStatusCodeAsync);
     }
 }

@@ -12,11 +12,13 @@ namespace Hokusai.Contracts.AspNetCore;
 public static class HokusaiEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>/api/deployments</c> (create, status, legacy redirect, list, cancel) on a route group
-    /// that requires the <see cref="HokusaiAuthenticationDefaults.Policy"/> policy. Prefixes come from
+    /// Maps <c>/api/deployments</c> (create, status, legacy redirect, list, cancel, webhook events) on a route
+    /// group that requires the <see cref="HokusaiAuthenticationDefaults.Policy"/> policy. Prefixes come from
     /// the host: map it on a group to move it. Needs <c>AddHokusaiContracts</c> (the job engine) and
-    /// <c>AddHokusaiApi</c> (authentication); call <c>UseHokusaiContracts</c> for the envelopes of
-    /// framework-generated errors.
+    /// <c>AddHokusaiApi</c> (authentication). The group's filter gives every answer its <c>X-Request-Id</c> and
+    /// <c>Cache-Control: no-store</c> and turns exceptions into the error envelope (503 for an unavailable
+    /// dependency); the host's pipeline needs authentication and authorization only, and may add the opt-in
+    /// helpers of <see cref="HokusaiApplicationBuilderExtensions"/> for everything outside the group.
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
     /// <returns>The route group, for further conventions.</returns>
@@ -40,6 +42,7 @@ public static class HokusaiEndpointRouteBuilderExtensions
         var group = endpoints.MapGroup("/api/deployments")
             .WithTags("Deployments")
             .RequireAuthorization(HokusaiAuthenticationDefaults.Policy)
+            .AddEndpointFilter(ApiErrorEnvelopes.FilterAsync)
             .AddOpenApiOperationTransformer(HokusaiOpenApiDocumentTransformer.AddSecurityAsync);
 
         group.MapPost("", DeploymentHandlers.CreateAsync)

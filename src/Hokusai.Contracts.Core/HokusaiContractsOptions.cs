@@ -1,11 +1,13 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Hokusai.Contracts;
 
 /// <summary>
-/// Settings of the deployment service. The reference host binds them from the original service's
-/// environment variables (named in each property's documentation).
+/// Settings of the deployment service, bound from the <see cref="SectionName"/> configuration section. The
+/// original service's environment variables (named in each property's documentation) map onto its keys with
+/// <c>builder.Configuration.AddHokusaiEnvironmentVariables()</c>.
 /// </summary>
 public sealed class HokusaiContractsOptions
 {
@@ -56,10 +58,18 @@ public sealed class ChainOptions
     [RegularExpression("^0x[0-9a-fA-F]{40}$", ErrorMessage = "TOKEN_MANAGER_ADDRESS (HokusaiContracts:Chain:TokenManagerAddress) must be a 0x-prefixed 20-byte hex address.")]
     public string? TokenManagerAddress { get; set; }
 
-    /// <summary>The deployer's private key (<c>DEPLOYER_PRIVATE_KEY</c>). Never logged or printed.</summary>
-    [Required(ErrorMessage = "DEPLOYER_PRIVATE_KEY (HokusaiContracts:Chain:DeployerPrivateKey) is required.")]
-    [RegularExpression("^(0x)?[0-9a-fA-F]{64}$", ErrorMessage = "DEPLOYER_PRIVATE_KEY (HokusaiContracts:Chain:DeployerPrivateKey) must be 32 bytes of hex (the value is not shown).")]
+    /// <summary>
+    /// The deployer's private key (<c>DEPLOYER_PRIVATE_KEY</c>): a signer pool of one, or the first key of the pool
+    /// when <see cref="DeployerPrivateKeys"/> lists more. Never logged or printed. One of the two is required.
+    /// </summary>
     public string? DeployerPrivateKey { get; set; }
+
+    /// <summary>
+    /// The signer pool (<c>DEPLOYER_PRIVATE_KEYS</c>, comma separated): more keys sign in parallel, each leased by
+    /// one replica at a time. Listed after <see cref="DeployerPrivateKey"/> when both are set (a key in both counts
+    /// once). A pool of more than one key needs factory mode. Never logged or printed.
+    /// </summary>
+    public IList<string> DeployerPrivateKeys { get; } = [];
 
     /// <summary>Blocks to wait on top of the inclusion block (<c>CONFIRMATION_BLOCKS</c>); 0 = inclusion only.</summary>
     [Range(0, 128, ErrorMessage = "CONFIRMATION_BLOCKS (HokusaiContracts:Chain:ConfirmationBlocks) must be between 0 and 128.")]
@@ -86,10 +96,21 @@ public sealed class ChainOptions
     public int MaxInFlightPerKey { get; set; } = 16;
 
     /// <summary>
-    /// <c>REPLACE_AFTER</c> (seconds): a transaction not mined this long after it was sent is replaced (same
-    /// nonce, fees raised by at least 12.5 %, never above <c>MAX_GAS_PRICE_GWEI</c>). Zero turns replacement off.
+    /// <c>REPLACE_AFTER</c>: how long a sent transaction may stay unmined before it is replaced (same nonce, fees
+    /// raised by at least 12.5 %, never above <c>MAX_GAS_PRICE_GWEI</c>). Blocks (<c>12b</c>) or seconds (<c>90s</c>,
+    /// <c>2m</c>, a bare <c>90</c>, or a TimeSpan); <c>0</c> or <c>off</c> turns replacement off; unset (default)
+    /// picks the chain's default by chain id (15 blocks on Ethereum mainnet, 60 on OP, Base and Polygon, 60 s
+    /// on Arbitrum, 30 s on anvil/hardhat 31337, 120 s elsewhere).
     /// </summary>
-    public TimeSpan ReplaceAfter { get; set; } = TimeSpan.FromMinutes(2);
+    public string? ReplaceAfter { get; set; }
+
+    /// <summary>
+    /// <c>RPC_WS_URL</c>: a WebSocket endpoint (<c>ws://</c> or <c>wss://</c>) whose <c>eth_subscribe("newHeads")</c>
+    /// tells the block follower about each new block the moment it exists, instead of it polling the head. When the
+    /// socket drops the follower polls (<see cref="ReceiptPollInterval"/>) and reconnects in the background.
+    /// Receipts and every other call still go to <see cref="RpcUrls"/>.
+    /// </summary>
+    public string? RpcWsUrl { get; set; }
 
     /// <summary>Timeout of one RPC call.</summary>
     public TimeSpan RpcTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -103,7 +124,7 @@ public sealed class ChainOptions
 
     /// <summary>Returns a description without the private key.</summary>
     public override string ToString() =>
-        $"ChainOptions {{ RpcUrls = {RpcUrls.Count}, ChainId = {ChainId}, NetworkName = {NetworkName}, ModelRegistry = {ModelRegistryAddress}, TokenManager = {TokenManagerAddress}, DeployerPrivateKey = {(string.IsNullOrEmpty(DeployerPrivateKey) ? "<unset>" : "<redacted>")} }}";
+        $"ChainOptions {{ RpcUrls = {RpcUrls.Count}, ChainId = {ChainId}, NetworkName = {NetworkName}, ModelRegistry = {ModelRegistryAddress}, TokenManager = {TokenManagerAddress}, DeployerPrivateKey = {(string.IsNullOrEmpty(DeployerPrivateKey) ? "<unset>" : "<redacted>")}, DeployerPrivateKeys = {DeployerPrivateKeys.Count} <redacted> }}";
 }
 
 /// <summary>Job engine settings.</summary>
@@ -130,7 +151,10 @@ public sealed class JobEngineOptions
     /// <summary>How long finished jobs are kept.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>Estimated seconds to completion reported on acceptance.</summary>
+    /// <summary>
+    /// Estimated seconds from acceptance to completion, reported until this process has measured a completed
+    /// deployment (then <see cref="DeploymentDurationEstimator"/> reports the measured median).
+    /// </summary>
     public int EstimatedCompletionSeconds { get; set; } = 60;
 
     /// <summary>
@@ -172,6 +196,38 @@ public sealed class QuotaOptions
 [OptionsValidator]
 internal sealed partial class HokusaiContractsOptionsValidator : IValidateOptions<HokusaiContractsOptions>;
 
+/// <summary>
+/// The validation registered by <c>AddHokusaiContracts</c>: runs the annotation and rule validators, whose messages
+/// name settings in the canonical form (<c>MODEL_REGISTRY_ADDRESS (HokusaiContracts:Chain:ModelRegistryAddress)</c>),
+/// and rewrites each failure to name what the caller set, read from the host's configuration when the service
+/// provider has one (<see cref="HokusaiEnvironmentVariables.Rewrite"/>). One place, so no message decides it alone.
+/// </summary>
+internal sealed partial class HokusaiContractsOptionsNamingValidator(IConfiguration? configuration = null) : IValidateOptions<HokusaiContractsOptions>
+{
+    private readonly IValidateOptions<HokusaiContractsOptions>[] _validators = [new HokusaiContractsOptionsValidator(), new HokusaiContractsOptionsRulesValidator()];
+
+    public ValidateOptionsResult Validate(string? name, HokusaiContractsOptions options)
+    {
+        var failures = _validators
+            .Select(v => v.Validate(name, options))
+            .Where(r => r.Failed)
+            .SelectMany(r => r.Failures ?? [])
+            .Select(f => HokusaiEnvironmentVariables.Rewrite(Canonical(f), configuration))
+            .ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// The generated validator words range failures itself ("The field HokusaiContractsOptions.Quotas.PerHour must be
+    /// between 1 and 1000000."), dropping the attribute's message: the property path becomes the setting.
+    /// </summary>
+    private static string Canonical(string failure) =>
+        PropertyPathPattern().Replace(failure, m => HokusaiEnvironmentVariables.Describe(HokusaiContractsOptions.SectionName + ":" + m.Groups[1].Value.Replace('.', ':')));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"The field HokusaiContractsOptions\.([A-Za-z0-9_.]+)", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex PropertyPathPattern();
+}
+
 /// <summary>Checks what annotations cannot express: the RPC URL list and cross-field rules.</summary>
 internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<HokusaiContractsOptions>
 {
@@ -189,9 +245,17 @@ internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<H
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             {
                 // The URL itself may embed an API key, so it is not echoed.
-                failures.Add("RPC_URL / RPC_URLS (HokusaiContracts:Chain:RpcUrls) must be absolute http(s) URLs.");
+                failures.Add("RPC_URL or RPC_URLS (HokusaiContracts:Chain:RpcUrls) must be absolute http(s) URLs.");
                 break;
             }
+        }
+
+        // The signer pool: each key named by its place (and address once it parses), never by its value.
+        var signerKeys = Hokusai.Contracts.Chain.SignerKeys.Parse(options.Chain);
+        failures.AddRange(signerKeys.Failures);
+        if (options.Chain.DeploymentMode == DeploymentModeSetting.Legacy && signerKeys.Keys.Count > 1)
+        {
+            failures.Add("DEPLOYER_PRIVATE_KEYS (HokusaiContracts:Chain:DeployerPrivateKeys) lists more than one key, which needs factory mode, but DEPLOYMENT_MODE (HokusaiContracts:Chain:DeploymentMode) is legacy: the three-transaction flow registers through the ModelRegistry's one owner, so only one key could sign it. Set the mode to factory (or auto) with DEPLOYER_ROLE granted to every key, or configure one key.");
         }
 
         // Decimal ranges are checked here: the generated validator does not keep custom messages for them.
@@ -207,7 +271,7 @@ internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<H
 
         if (options.Quotas.PerDay < options.Quotas.PerHour)
         {
-            failures.Add("QUOTA_PER_DAY (HokusaiContracts:Quotas:PerDay) must not be below QUOTA_PER_HOUR (PerHour).");
+            failures.Add("QUOTA_PER_DAY (HokusaiContracts:Quotas:PerDay) must not be below QUOTA_PER_HOUR (HokusaiContracts:Quotas:PerHour).");
         }
 
         if (options.Chain.RpcTimeout <= TimeSpan.Zero || options.Chain.ReceiptPollInterval <= TimeSpan.Zero)
@@ -215,9 +279,16 @@ internal sealed class HokusaiContractsOptionsRulesValidator : IValidateOptions<H
             failures.Add("HokusaiContracts:Chain:RpcTimeout and ReceiptPollInterval must be positive.");
         }
 
-        if (options.Chain.ReplaceAfter < TimeSpan.Zero)
+        if (!Chain.ReplacementPolicy.TryParse(options.Chain.ReplaceAfter, out _, out var replaceError))
         {
-            failures.Add("REPLACE_AFTER (HokusaiContracts:Chain:ReplaceAfter) must be 0 (off) or a positive number of seconds.");
+            failures.Add("REPLACE_AFTER (HokusaiContracts:Chain:ReplaceAfter) " + replaceError);
+        }
+
+        if (options.Chain.RpcWsUrl is { Length: > 0 } ws
+            && (!Uri.TryCreate(ws, UriKind.Absolute, out var wsUri) || wsUri.Scheme is not ("ws" or "wss")))
+        {
+            // Like the RPC URLs, the value may embed an API key, so it is not echoed.
+            failures.Add("RPC_WS_URL (HokusaiContracts:Chain:RpcWsUrl) must be an absolute ws:// or wss:// URL.");
         }
 
         if (options.Chain.ReceiptPollInterval > TimeSpan.FromMinutes(1))

@@ -1,4 +1,5 @@
 using Hokusai.Contracts;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Chain;
 using Hokusai.Contracts.Diagnostics;
 using Hokusai.Contracts.InMemory;
@@ -7,6 +8,7 @@ using Hokusai.Contracts.Webhooks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -49,23 +51,30 @@ public static class HokusaiContractsServiceCollectionExtensions
         }
 
         optionsBuilder.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiContractsOptions>, HokusaiContractsOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiContractsOptions>, HokusaiContractsOptionsRulesValidator>());
+        // One validator runs the others and names each setting the way the host set it (variable or key).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiContractsOptions>, HokusaiContractsOptionsNamingValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddChainClient();
-        ContractsTelemetry.Initialize();
+        services.AddContractsTelemetry();
 
         services.TryAddSingleton<IDeploymentStore, InMemoryDeploymentStore>();
         services.TryAddSingleton<IDeploymentQueue, InMemoryDeploymentQueue>();
         services.TryAddSingleton<IDeploymentQuota, InMemoryDeploymentQuota>();
         services.TryAddSingleton<ISignerLeaseManager, InMemorySignerLeaseManager>();
+        services.TryAddSingleton<ISignerQueues, InMemorySignerQueues>();
         services.TryAddSingleton<IRequestRateLimiterFactory, InMemoryRequestRateLimiterFactory>();
         services.TryAddSingleton<IDeploymentAcceptor, Hokusai.Contracts.Accept.StoreDeploymentAcceptor>();
         services.AddMetrics();
         services.TryAddSingleton<IRegistryMirrorStore, InMemoryRegistryMirrorStore>();
-        services.TryAddSingleton<Hokusai.Contracts.Mirror.RegistryMirror>();
+        services.TryAddSingleton(sp => new Hokusai.Contracts.Mirror.RegistryMirror(
+            sp.GetRequiredService<IChainClient>(),
+            sp.GetRequiredService<IRegistryMirrorStore>(),
+            sp.GetRequiredService<IOptions<HokusaiContractsOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<Hokusai.Contracts.Mirror.RegistryMirror>>(),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton<IModelTokenLookup>(sp => sp.GetRequiredService<Hokusai.Contracts.Mirror.RegistryMirror>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Hokusai.Contracts.Mirror.RegistryMirror>(sp => sp.GetRequiredService<Hokusai.Contracts.Mirror.RegistryMirror>()));
 
@@ -73,7 +82,11 @@ public static class HokusaiContractsServiceCollectionExtensions
         services.TryAddSingleton<DeploymentModeResolver>();
         services.TryAddSingleton<DeploymentErrorMapper>();
         services.TryAddSingleton<TransactionExecutor>();
+        services.TryAddSingleton<DeploymentDurationEstimator>();
         services.TryAddSingleton<DeploymentProcessor>();
+        services.TryAddSingleton(SignerPool.Create);
+        services.TryAddSingleton<SignerPoolMetrics>();
+        services.TryAddSingleton<ISignerPoolStatus, Hokusai.Contracts.SignerPoolMonitor>();
         services.TryAddSingleton<DeploymentEngine>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DeploymentEngine>(sp => sp.GetRequiredService<DeploymentEngine>()));
 

@@ -1,4 +1,6 @@
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Webhooks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -91,8 +93,15 @@ public static class HokusaiContractsRedisExtensions
         services.RemoveAll<RedisConnection>();
         services.AddSingleton(sp => CreateConnection(sp, factory));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisConnectionWarmup>(
-            sp => new RedisConnectionWarmup(sp.GetRequiredService<RedisConnection>(), Logger<RedisConnectionWarmup>(sp))));
-        services.TryAddSingleton(sp => new RedisExecutor(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<RedisContractsOptions>>()));
+            sp => new RedisConnectionWarmup(sp.GetRequiredService<RedisConnection>(), sp.GetService<RedisDeploymentAcceptor>(), Logger<RedisConnectionWarmup>(sp))));
+        services.AddMetrics();
+        services.TryAddSingleton(sp => new RedisMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton(sp => new RedisExecutor(
+            sp.GetRequiredService<RedisConnection>(),
+            sp.GetRequiredService<IOptions<RedisContractsOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<RedisMetrics>(),
+            Logger<RedisExecutor>(sp)));
 
         services.TryAddSingleton(sp => new RedisDeploymentStore(
             sp.GetRequiredService<RedisExecutor>(),
@@ -106,6 +115,10 @@ public static class HokusaiContractsRedisExtensions
             sp.GetRequiredService<IOptions<HokusaiContractsOptions>>(),
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new RedisDeploymentQueue(
+            sp.GetRequiredService<RedisExecutor>(),
+            sp.GetRequiredService<IOptions<RedisContractsOptions>>(),
+            Logger<RedisDeploymentQueue>(sp)));
+        services.TryAddSingleton(sp => new RedisSignerQueues(
             sp.GetRequiredService<RedisExecutor>(),
             sp.GetRequiredService<IOptions<RedisContractsOptions>>(),
             Logger<RedisDeploymentQueue>(sp)));
@@ -131,6 +144,7 @@ public static class HokusaiContractsRedisExtensions
         Replace<IDeploymentStore, RedisDeploymentStore>(services);
         Replace<IWebhookOutbox, RedisWebhookOutbox>(services);
         Replace<IDeploymentQueue, RedisDeploymentQueue>(services);
+        Replace<ISignerQueues, RedisSignerQueues>(services);
         Replace<IDeploymentQuota, RedisDeploymentQuota>(services);
         Replace<ISignerLeaseManager, RedisSignerLeaseManager>(services);
         Replace<IRequestRateLimiterFactory, RedisRequestRateLimiterFactory>(services);
@@ -169,7 +183,7 @@ public static class HokusaiContractsRedisExtensions
 
         var options = services.GetRequiredService<IOptions<RedisContractsOptions>>().Value;
         var configuration = RedisConfiguration.Parse(options.Configuration
-            ?? throw new InvalidOperationException($"{RedisContractsOptions.EnvironmentVariable} is not set."));
+            ?? throw new InvalidOperationException($"{HokusaiEnvironmentVariables.Describe(RedisContractsOptions.SectionName + ":" + nameof(RedisContractsOptions.Configuration), services.GetService<IConfiguration>())} is not set."));
         options.ConfigureConnection?.Invoke(configuration);
         return RedisConnection.FromConfiguration(configuration, logger);
     }

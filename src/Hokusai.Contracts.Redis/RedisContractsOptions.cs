@@ -3,14 +3,15 @@ using StackExchange.Redis;
 namespace Hokusai.Contracts.Redis;
 
 /// <summary>
-/// Settings of the Redis backend. The reference host fills <see cref="Configuration"/> from <c>REDIS_URL</c>.
+/// Settings of the Redis backend (section <see cref="SectionName"/>); <c>AddHokusaiEnvironmentVariables</c> maps
+/// <c>REDIS_URL</c> onto <see cref="Configuration"/>.
 /// </summary>
 public sealed class RedisContractsOptions
 {
     /// <summary>The configuration section conventionally bound to these options.</summary>
     public const string SectionName = "HokusaiContracts:Redis";
 
-    /// <summary>The environment variable the reference host reads <see cref="Configuration"/> from.</summary>
+    /// <summary>The environment variable that <c>AddHokusaiEnvironmentVariables</c> maps onto <see cref="Configuration"/>.</summary>
     public const string EnvironmentVariable = "REDIS_URL";
 
     /// <summary>

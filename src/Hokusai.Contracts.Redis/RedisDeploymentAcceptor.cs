@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -21,7 +22,7 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
     // claim (a replay of the claimant's own key first), the registry's answer, the quota, then the store's
     // atomic create checks (idempotency key, claim), which give the quota unit back when they refuse.
     // Returns {'created', quota…}, {'quota', quota…}, {'onchain'}, or a conflict as the create script does.
-    private const string AcceptScript = RedisDeploymentStore.CreateFunctions + "\n" + RedisDeploymentQuota.QuotaFunction + "\n" + """
+    internal const string AcceptScript = RedisDeploymentStore.CreateFunctions + "\n" + RedisDeploymentQuota.QuotaFunction + "\n" + """
         local clock = redis.call('TIME')
         local serverNow = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
         local deadline = ARGV[16 + 2 * tonumber(ARGV[14])]
@@ -61,16 +62,82 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
         return quota
         """;
 
+    // KEYS: 1 a key under the store's hash tag (it routes the call to the shard that runs AcceptScript).
+    // Returns the server's clock as {seconds, microseconds}; reads nothing.
+    private const string ClockScript = "return redis.call('TIME')";
+
+    /// <summary>Clock samples taken by <see cref="WarmUpAsync"/>: the estimate is the best of them.</summary>
+    internal const int WarmUpSamples = 5;
+
     private readonly RedisExecutor _redis;
     private readonly IOptionsMonitor<HokusaiContractsOptions> _options;
     private readonly TimeProvider _time;
-    private readonly ServerClock _clock = new();
+    private readonly ServerClock _clock;
 
     public RedisDeploymentAcceptor(RedisExecutor redis, IOptionsMonitor<HokusaiContractsOptions> options, TimeProvider time)
+        : this(redis, options, time, new ServerClock())
+    {
+    }
+
+    internal RedisDeploymentAcceptor(RedisExecutor redis, IOptionsMonitor<HokusaiContractsOptions> options, TimeProvider time, ServerClock clock)
     {
         _redis = redis;
         _options = options;
         _time = time;
+        _clock = clock;
+    }
+
+    internal ServerClock Clock => _clock;
+
+    /// <summary>
+    /// Readies the accept path before the first request: loads the script on the shard that runs it, builds the
+    /// job's stored form once (serializer metadata), and samples the server's clock several times so the deadline
+    /// guard starts from a good estimate. A cold first acceptance otherwise paid for all of it inside its request
+    /// timeout, and its slow round trip became the clock estimate.
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        var keys = _redis.Keys;
+        var sample = new DeploymentJob
+        {
+            Id = Guid.Empty,
+            Owner = "warm-up",
+            Request = new DeploymentRequest
+            {
+                ModelId = "warm-up",
+                UserAddress = "0x0000000000000000000000000000000000000000",
+                TokenName = "warm-up",
+                TokenSymbol = "WARM",
+                PerformanceMetric = "accuracy",
+            },
+            RequestHash = string.Empty,
+            CreatedAt = _time.GetUtcNow(),
+            UpdatedAt = _time.GetUtcNow(),
+        };
+        _ = RedisDeploymentStore.CreateArgs(keys, sample);
+        _ = RedisDeploymentStore.CreateKeys(keys, sample, extra: 2);
+        await _redis.RunAsync(async db =>
+        {
+            foreach (var endpoint in db.Multiplexer.GetEndPoints())
+            {
+                var server = db.Multiplexer.GetServer(endpoint);
+                if (server.IsConnected && !server.IsReplica)
+                {
+                    await server.ScriptLoadAsync(AcceptScript).ConfigureAwait(false);
+                }
+            }
+
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+
+        RedisKey[] clockKeys = [keys.Stream];
+        for (var i = 0; i < WarmUpSamples; i++)
+        {
+            var sent = _clock.Monotonic.GetTimestamp();
+            var time = (RedisResult[])(await _redis.RunAsync(db => db.ScriptEvaluateAsync(ClockScript, clockKeys), cancellationToken).ConfigureAwait(false))!;
+            var received = _clock.Monotonic.GetTimestamp();
+            _clock.Observe(sent, received, ((long)time[0] * 1000) + ((long)time[1] / 1000));
+        }
     }
 
     public async Task<AcceptResult> AcceptAsync(DeploymentJob job, string? tokenOnChain, CancellationToken cancellationToken)
@@ -93,13 +160,13 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
         RedisResult[] parts;
         while (true)
         {
-            var sent = TimeProvider.System.GetTimestamp();
+            var sent = _clock.Monotonic.GetTimestamp();
             args[^1] = _clock.Deadline(sent, _redis.RequestTimeout) is { } deadline ? deadline : string.Empty;
             var result = await _redis.RunRequestAsync(db => db.ScriptEvaluateAsync(AcceptScript, redisKeys, [.. args]), cancellationToken).ConfigureAwait(false);
             parts = (RedisResult[])result!;
             if ((string?)parts[0] == "created")
             {
-                _clock.Observe(sent, (long)parts[^1]);
+                _clock.Observe(sent, _clock.Monotonic.GetTimestamp(), (long)parts[^1]);
             }
 
             // 'late' reaching this process means the script ran while it still waited: the clock estimate is
@@ -129,65 +196,4 @@ internal sealed class RedisDeploymentAcceptor : IDeploymentAcceptor
             var other => throw new InvalidOperationException($"Unexpected accept result '{other}'."),
         };
     }
-}
-
-/// <summary>
-/// Estimates the Redis server's clock from this process's monotonic clock, so a deadline can be written in the
-/// server's time without trusting the two wall clocks to agree. Each successful acceptance gives a sample
-/// (server time − local send time), which is the true offset plus the one-way delay; the smallest sample of
-/// the last two minutes is the estimate, so the deadline errs late (never refusing a timely script) and a
-/// server clock step is forgotten within two minutes.
-/// </summary>
-internal sealed class ServerClock
-{
-    private static readonly long s_window = 60 * TimeProvider.System.TimestampFrequency;
-    private readonly Lock _gate = new();
-    private long _windowStart;
-    private long? _current;
-    private long? _previous;
-
-    public long? Deadline(long sentTimestamp, TimeSpan timeout)
-    {
-        long? offset;
-        lock (_gate)
-        {
-            offset = (_current, _previous) switch
-            {
-                ({ } a, { } b) => Math.Min(a, b),
-                ({ } a, null) => a,
-                (null, var b) => b,
-            };
-        }
-
-        return offset is { } known ? LocalMilliseconds(sentTimestamp) + known + (long)timeout.TotalMilliseconds : null;
-    }
-
-    public void Observe(long sentTimestamp, long serverMilliseconds)
-    {
-        var sample = serverMilliseconds - LocalMilliseconds(sentTimestamp);
-        lock (_gate)
-        {
-            if (_windowStart == 0 || sentTimestamp - _windowStart > s_window)
-            {
-                _previous = _current;
-                _current = null;
-                _windowStart = sentTimestamp;
-            }
-
-            _current = _current is { } min ? Math.Min(min, sample) : sample;
-        }
-    }
-
-    /// <summary>Forgets the estimate: the next call sends no deadline and samples afresh.</summary>
-    public void Reset()
-    {
-        lock (_gate)
-        {
-            _current = null;
-            _previous = null;
-            _windowStart = 0;
-        }
-    }
-
-    private static long LocalMilliseconds(long timestamp) => timestamp / Math.Max(1, TimeProvider.System.TimestampFrequency / 1000);
 }

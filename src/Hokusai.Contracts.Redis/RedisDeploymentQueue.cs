@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Hokusai.Contracts.Backends;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -80,6 +81,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
 
     private readonly RedisExecutor _redis;
     private readonly RedisKey _stream;
+    private readonly RedisChannel _wakeChannel;
     private readonly string _group;
     private readonly TimeSpan _claimIdle;
     private readonly TimeSpan _pollInterval;
@@ -98,16 +100,23 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     private bool _disposed;
 
     public RedisDeploymentQueue(RedisExecutor redis, IOptions<RedisContractsOptions> options, ILogger<RedisDeploymentQueue> logger)
+        : this(redis, options, logger, redis.Keys.Stream, redis.Keys.WakeChannel)
+    {
+    }
+
+    /// <summary>A queue on another stream of the same tag (one pool key's bound jobs), woken on its own channel.</summary>
+    internal RedisDeploymentQueue(RedisExecutor redis, IOptions<RedisContractsOptions> options, ILogger<RedisDeploymentQueue> logger, RedisKey stream, RedisChannel wakeChannel)
     {
         _redis = redis;
-        _stream = redis.Keys.Stream;
+        _stream = stream;
+        _wakeChannel = wakeChannel;
         _group = options.Value.ConsumerGroup;
         ConsumerName = options.Value.ConsumerName ?? DefaultConsumerName();
         _claimIdle = options.Value.ClaimIdleTimeout;
         _pollInterval = options.Value.PollInterval;
         _logger = logger;
         // A hand-over announces entries that are reclaimable now: the next read walks the pending list at once.
-        _wake = new WakeSignal(redis, redis.Keys.WakeChannel, message =>
+        _wake = new WakeSignal(redis, wakeChannel, message =>
         {
             if (message == HandOverMessage)
             {
@@ -124,7 +133,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     public async ValueTask EnqueueAsync(Guid jobId, CancellationToken cancellationToken)
     {
         await _redis.RunAsync(
-            db => db.ScriptEvaluateAsync(EnqueueScript, [_stream], [jobId.ToString("D"), _redis.Keys.WakeChannel.ToString()]),
+            db => db.ScriptEvaluateAsync(EnqueueScript, [_stream], [jobId.ToString("D"), _wakeChannel.ToString()]),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -136,8 +145,11 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                // Captured before looking, so a job queued while this worker reads still wakes it.
+                // Captured before looking, so a job queued while this worker reads still wakes it, provided this
+                // process was subscribed before the read: a job queued after the read but before the subscription is
+                // live announces itself to no one here.
                 var signal = _wake.Current;
+                var subscribed = _wake.IsSubscribed;
                 try
                 {
                     _wake.EnsureSubscribed();
@@ -152,8 +164,14 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
 
                     failures = 0;
 
-                    // One waiting worker per process keeps the safety poll; the others wait for a wake-up alone.
                     await _wake.EnsureSubscribedAsync(_redis.Timeout, cancellationToken).ConfigureAwait(false);
+                    if (!subscribed && _wake.IsSubscribed)
+                    {
+                        // Live only since the read: look again rather than wait for a wake-up that may have been missed.
+                        continue;
+                    }
+
+                    // One waiting worker per process keeps the safety poll; the others wait for a wake-up alone.
                     poller = poller || Interlocked.CompareExchange(ref _poller, 1, 0) == 0;
                     await WakeSignal.WaitAsync(signal, poller ? _pollInterval : Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
                     continue;
@@ -404,7 +422,7 @@ internal sealed partial class RedisDeploymentQueue : IDeploymentQueue, IAsyncDis
     {
         try
         {
-            RedisValue[] args = [_group, ConsumerName, (long)_claimIdle.TotalMilliseconds, .. _inFlight.Keys.Select(id => (RedisValue)id), _redis.Keys.WakeChannel.ToString()];
+            RedisValue[] args = [_group, ConsumerName, (long)_claimIdle.TotalMilliseconds, .. _inFlight.Keys.Select(id => (RedisValue)id), _wakeChannel.ToString()];
             await _redis.RunAsync(db => db.ScriptEvaluateAsync(HandOverScript, [_stream], args), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is StoreUnavailableException or RedisException)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Webhooks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

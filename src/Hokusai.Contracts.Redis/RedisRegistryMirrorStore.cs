@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hokusai.Contracts.Backends;
 using StackExchange.Redis;
 
 namespace Hokusai.Contracts.Redis;

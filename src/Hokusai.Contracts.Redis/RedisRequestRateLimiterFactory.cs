@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
+using Hokusai.Contracts.Backends;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -182,14 +183,11 @@ internal sealed partial class RedisRequestRateLimiterFactory : IRequestRateLimit
             var window = WindowOf(owner._time.GetUtcNow());
             try
             {
-                var total = await SyncAsync(permitCount, cancellationToken).WaitAsync(owner._redis.Timeout / 2, cancellationToken).ConfigureAwait(false);
+                // Through the executor's request breaker: its timeout tells the request's own call to fail at once.
+                var total = await owner._redis.RunGuardedAsync(
+                    ct => SyncAsync(permitCount, ct).WaitAsync(owner._redis.RequestTimeout, ct),
+                    cancellationToken).ConfigureAwait(false);
                 return total is { } known && known > limit ? Rejected(window) : Lease.Open;
-            }
-            catch (TimeoutException ex)
-            {
-                owner._redis.Suspend();
-                LogFailOpen(owner._logger, ex);
-                return Lease.Open;
             }
             catch (Exception ex) when (ex is StoreUnavailableException or RedisException)
             {

@@ -1,3 +1,5 @@
+using Hokusai.Contracts.Backends;
+
 namespace Hokusai.Contracts.Testing;
 
 /// <summary>

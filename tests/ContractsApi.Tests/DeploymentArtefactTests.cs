@@ -7,7 +7,7 @@ public sealed class DeploymentArtefactTests
 {
     /// <summary>The SSM parameters the design document names under /hokusai/&lt;env&gt;/contracts/, plus the webhook signing secrets.</summary>
     public static readonly string[] SeedParameters =
-        ["deployer_key", "token_manager_address", "model_registry_address", "rpc_endpoint", "redis_url", "api_keys", "jwt_secret", "webhook_secrets"];
+        ["deployer_key", "deployer_keys", "token_manager_address", "model_registry_address", "rpc_endpoint", "redis_url", "api_keys", "jwt_secret", "webhook_secrets"];
 
     /// <summary>What the service needs in its environment to run in production.</summary>
     private static readonly string[] RequiredSecretVariables =
@@ -66,6 +66,7 @@ public sealed class DeploymentArtefactTests
         var byParameter = Secrets().ToDictionary(kv => kv.Value[(kv.Value.LastIndexOf('/') + 1)..], kv => kv.Key);
 
         Assert.Equal("DEPLOYER_PRIVATE_KEY", byParameter["deployer_key"]);
+        Assert.Equal("DEPLOYER_PRIVATE_KEYS", byParameter["deployer_keys"]);
         Assert.Equal("TOKEN_MANAGER_ADDRESS", byParameter["token_manager_address"]);
         Assert.Equal("MODEL_REGISTRY_ADDRESS", byParameter["model_registry_address"]);
         Assert.Contains(byParameter["rpc_endpoint"], new[] { "RPC_URL", "RPC_URLS" });

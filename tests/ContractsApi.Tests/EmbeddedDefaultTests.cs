@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using ContractsApi.Tests.Infrastructure;
 using Hokusai.Contracts;
+using Hokusai.Contracts.Tests.Chain;
 using Xunit.Abstractions;
 
 namespace ContractsApi.Tests;
@@ -59,6 +60,8 @@ public sealed partial class EmbeddedDefaultTests(PublishedApp app, ITestOutputHe
         using var accepted = JsonDocument.Parse(posted.StdOut);
         Assert.True(accepted.RootElement.GetProperty("success").GetBoolean(), posted.StdOut);
         var statusPath = accepted.RootElement.GetProperty("data").GetProperty("links").GetProperty("status").GetString()!;
+        // The status link is absolute, on the address the curl used.
+        Assert.StartsWith(AddressPattern().Match(curl.Value).Groups["address"].Value + "/api/deployments/", statusPath, StringComparison.Ordinal);
 
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
         var sw = Stopwatch.StartNew();
@@ -78,6 +81,16 @@ public sealed partial class EmbeddedDefaultTests(PublishedApp app, ITestOutputHe
 
         Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
         Assert.StartsWith("0x", status.GetProperty("tokenDetails").GetProperty("tokenAddress").GetString(), StringComparison.Ordinal);
+
+        // The banner says the curl mints 1,000 whole tokens, and it does: initialSupply is in base units (18 decimals).
+        Assert.Contains("minting 1,000 whole tokens", banner, StringComparison.Ordinal);
+        var curlBody = JsonDocument.Parse(BodyPattern().Match(curl.Value).Groups["body"].Value).RootElement;
+        using (var rpc = new JsonRpc(RpcPattern().Match(banner).Groups["url"].Value))
+        {
+            Assert.Equal(
+                1_000 * System.Numerics.BigInteger.Pow(10, 18),
+                await rpc.CallUintAsync(status.GetProperty("tokenDetails").GetProperty("tokenAddress").GetString()!, "balanceOf(address)", JsonRpc.AddressArg(curlBody.GetProperty("userAddress").GetString()!)));
+        }
 
         // The embedded default fills the chain settings itself: the detailed report says they are set.
         using (var detailed = await client.SendAsync(Api.Request(HttpMethod.Get, "/health/detailed", key.Groups["key"].Value)))
@@ -147,7 +160,7 @@ public sealed partial class EmbeddedDefaultTests(PublishedApp app, ITestOutputHe
         while (sw.Elapsed < TimeSpan.FromSeconds(10))
         {
             var text = host.StdOut;
-            var start = text.IndexOf("Deploy a token:", StringComparison.Ordinal);
+            var start = text.IndexOf("Deploy a token", StringComparison.Ordinal);
             if (start >= 0 && text.IndexOf("/status", start, StringComparison.Ordinal) > 0)
             {
                 return text;
@@ -198,4 +211,13 @@ public sealed partial class EmbeddedDefaultTests(PublishedApp app, ITestOutputHe
 
     [GeneratedRegex(@"curl -s -X POST \S+/api/deployments .*\\\r?\n\s*-d '[^']+'")]
     private static partial Regex CurlPattern();
+
+    [GeneratedRegex(@"curl -s -X POST (?<address>\S+)/api/deployments ")]
+    private static partial Regex AddressPattern();
+
+    [GeneratedRegex(@"-d '(?<body>[^']+)'")]
+    private static partial Regex BodyPattern();
+
+    [GeneratedRegex(@"anvil dev chain at (?<url>http://[0-9.]+:\d+)")]
+    private static partial Regex RpcPattern();
 }

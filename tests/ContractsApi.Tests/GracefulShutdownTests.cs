@@ -52,15 +52,18 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
         jobs[inFlight] = $"shutdown-{suffix}-0";
         await Api.WaitForAsync(client, key, inFlight, s => s.GetProperty("status").GetString() == "processing", TimeSpan.FromSeconds(30));
 
-        // Bounded load: eight clients, each on its own connections, until the signal (at most 400 requests each).
+        // Load from eight clients, each on its own connection, until the signal. It is bounded by time rather
+        // than by a count: a count runs out before the signal on a fast machine and lasts past it on a slow one.
+        // Only three requests are POSTs, so the chain never holds more than a few unmined transactions.
         var samples = new ConcurrentBag<Sample>();
         var signalled = 0;
         var posts = 0;
         var outstanding = 0;
+        var loadClock = Stopwatch.StartNew();
         using var loadClient = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8 }) { BaseAddress = first.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         var load = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
-            for (var i = 0; i < 400 && Volatile.Read(ref signalled) == 0; i++)
+            for (var i = 0; Volatile.Read(ref signalled) == 0 && loadClock.Elapsed < TimeSpan.FromSeconds(60); i++)
             {
                 var model = $"shutdown-{suffix}-{i + 1}";
                 var (kind, request) = (worker, i % 3) switch
@@ -95,12 +98,26 @@ public sealed class GracefulShutdownTests(PublishedApp app, ITestOutputHelper ou
             }
         })).ToArray();
 
+        // At least a second of load and at least 50 answered requests before the signal, however slow the machine.
         await Task.Delay(1000);
+        while (samples.Count < 50 && loadClock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(50);
+        }
+
         var readyBefore = await GetStatusAsync(first.BaseAddress, "/health/ready");
         Assert.Equal(HttpStatusCode.OK, readyBefore);
 
         // The load stops right after the signal: every request sent before it (and the few started in
         // between) must get a complete response.
+        // The signal goes out while requests are outstanding; between two requests of every worker at once is
+        // a short moment, so look again until one is (a busy machine may deschedule all eight workers for a while).
+        var spin = Stopwatch.StartNew();
+        while (Volatile.Read(ref outstanding) == 0 && spin.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Yield();
+        }
+
         var sw = Stopwatch.StartNew();
         var inFlightAtSignal = Volatile.Read(ref outstanding);
         first.Signal(PublishedHost.SigTerm);

@@ -25,14 +25,14 @@ public sealed class LoggingTests
 
     private sealed record Credentials(string User, string Password, string ApiKey);
 
-    private static async Task<(List<JsonElement> Lines, string Raw)> RunAsync(string logLevel, Func<ILogger, HttpContext, IResult> handler)
+    private static async Task<(List<JsonElement> Lines, string Raw)> RunAsync(string logLevel, Func<ILogger, HttpContext, IResult> handler, string? logFormat = null)
     {
         var output = new StringWriter();
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["LOG_LEVEL"] = logLevel, ["LOG_FORMAT"] = logFormat });
+        builder.Configuration.AddHokusaiEnvironmentVariables(new Dictionary<string, string?>
         {
-            ["LOG_LEVEL"] = logLevel,
             ["DEPLOYER_PRIVATE_KEY"] = PrivateKey,
             ["VALID_API_KEYS"] = "ops:" + ApiKey + ",other-key-0123456789",
             ["JWT_SECRET"] = JwtSecret,
@@ -52,7 +52,7 @@ public sealed class LoggingTests
         }
 
         var raw = output.ToString();
-        var lines = raw.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var lines = logFormat == "text" ? [] : raw.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         return (lines, raw);
     }
 
@@ -104,6 +104,41 @@ public sealed class LoggingTests
 
         Assert.Contains("[REDACTED]", raw, StringComparison.Ordinal);
         Assert.Contains(lines, l => l.TryGetProperty("@x", out var x) && x.GetString()!.Contains("JWT validation failed with key [REDACTED]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Logs_FormatText_ReadableLinesSecretsRedacted()
+    {
+        var (_, raw) = await RunAsync("info", (logger, _) =>
+        {
+            logger.LogInformation("Signer configured with {Signer}", PrivateKey);
+            return TypedResults.Ok();
+        }, logFormat: "text");
+
+        var lines = raw.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(lines, l => Assert.Matches(@"^\[\d{2}:\d{2}:\d{2} (DBG|INF|WRN|ERR|FTL)\] \S", l));
+        Assert.Contains(lines, l => l.EndsWith("] Signer configured with [REDACTED]", StringComparison.Ordinal));
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\] HTTP GET /work responded 200 in [0-9.]+ ms$"));
+        Assert.DoesNotContain(PrivateKey[2..], raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("{\"@t\"", raw, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, true, "Text")]
+    [InlineData("", false, "Json")]
+    [InlineData("json", true, "Json")]
+    [InlineData(" TEXT ", false, "Text")]
+    public void ParseFormat_SettingAndTerminal_ChoosesTheFormat(string? value, bool terminal, string expected)
+    {
+        Assert.Equal(expected, Logging.ParseFormat(value, terminal).ToString());
+    }
+
+    [Fact]
+    public void ParseFormat_UnknownValue_ThrowsNamingLogFormat()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => Logging.ParseFormat("xml", stdoutIsTerminal: true));
+
+        Assert.Contains("LOG_FORMAT", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -166,7 +201,7 @@ public sealed class LoggingTests
     public void RedactingSink_SecretInAnyEncodingOrOffset_IsRedacted(string secret)
     {
         var writer = new StringWriter();
-        var sink = new Logging.RedactingJsonSink(writer, new Serilog.Formatting.Compact.RenderedCompactJsonFormatter(), [secret]);
+        var sink = new Logging.RedactingSink(writer, new Serilog.Formatting.Compact.RenderedCompactJsonFormatter(), [secret]);
         var utf8 = System.Text.Encoding.UTF8.GetBytes(secret);
         var forms = new List<string>
         {

@@ -6,6 +6,7 @@ using Hokusai.Contracts.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ContractsApi.Tests;
@@ -41,11 +42,13 @@ public sealed class ObservabilityTests
             Assert.Equal(HttpStatusCode.OK, ping.StatusCode);
         }
 
-        ContractsTelemetry.DeploymentAccepted();
-        ContractsTelemetry.DeploymentFailed(ErrorCodes.InsufficientFunds, TimeSpan.FromSeconds(4));
-        ContractsTelemetry.RpcCall("eth_getTransactionReceipt", "success", TimeSpan.FromMilliseconds(20));
-        ContractsTelemetry.StepFinished(DeploymentStep.DeployingToken, TimeSpan.FromSeconds(3), succeeded: true);
-        ContractsTelemetry.QuotaRejection("day");
+        // The host's own meter factory, as the library's registration does: the exporter sees these instruments.
+        var telemetry = new ContractsTelemetry(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        telemetry.DeploymentAccepted();
+        telemetry.DeploymentFailed(ErrorCodes.InsufficientFunds, TimeSpan.FromSeconds(4));
+        telemetry.RpcCall("eth_getTransactionReceipt", "success", TimeSpan.FromMilliseconds(20));
+        telemetry.StepFinished(DeploymentStep.DeployingToken, TimeSpan.FromSeconds(3), succeeded: true);
+        telemetry.QuotaRejection("day");
         using var metrics = await client.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
         var text = await metrics.Content.ReadAsStringAsync();
         using var onApiPort = await client.GetAsync(new Uri($"http://127.0.0.1:{apiPort}/metrics"));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Numerics;
 using Hokusai.Contracts.AspNetCore.Tests.Infrastructure;
 using Hokusai.Contracts.Chain;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hokusai.Contracts.AspNetCore.Tests;
 
@@ -16,15 +17,15 @@ public sealed class DeploymentEndpointsTests
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var job = Assert.Single(host.Service.Jobs);
-        Assert.Equal($"/api/deployments/{job.Id}/status", response.Headers.Location?.OriginalString);
+        Assert.Equal($"http://localhost/api/deployments/{job.Id}/status", response.Headers.Location?.OriginalString);
         var json = await response.JsonAsync();
         Assert.True(json["success"]!.GetValue<bool>());
         var data = json["data"]!;
         Assert.Equal(job.Id.ToString(), data["requestId"]!.GetValue<string>());
         Assert.Equal("pending", data["status"]!.GetValue<string>());
         Assert.Equal(60, data["estimatedCompletionTime"]!.GetValue<int>());
-        Assert.Equal($"/api/deployments/{job.Id}/status", data["links"]!["status"]!.GetValue<string>());
-        Assert.Equal($"/api/deployments/{job.Id}/cancel", data["links"]!["cancel"]!.GetValue<string>());
+        Assert.Equal($"http://localhost/api/deployments/{job.Id}/status", data["links"]!["status"]!.GetValue<string>());
+        Assert.Equal($"http://localhost/api/deployments/{job.Id}/cancel", data["links"]!["cancel"]!.GetValue<string>());
         Assert.Equal(response.Header("X-Request-Id"), json["meta"]!["requestId"]!.GetValue<string>());
         Assert.Equal("1.0", json["meta"]!["version"]!.GetValue<string>());
         Assert.Equal("5", response.Header("RateLimit-Limit"));
@@ -359,6 +360,22 @@ public sealed class DeploymentEndpointsTests
         Assert.NotNull(data["estimatedCompletion"]);
         Assert.Null(data["tokenDetails"]);
         Assert.Null(data["error"]);
+    }
+
+    [Fact]
+    public async Task CreateAndStatus_ServiceEstimate_WholeSecondsRoundedUpAndCompletionTime()
+    {
+        await using var host = await ApiHost.StartAsync();
+        host.Service.EstimatedDuration = TimeSpan.FromSeconds(13.2);
+
+        using var created = await host.PostDeploymentAsync(ApiHost.Body());
+        var job = Assert.Single(host.Service.Jobs);
+        host.Time.Advance(TimeSpan.FromSeconds(3));
+        using var status = await host.SendAsync(HttpMethod.Get, $"/api/deployments/{job.Id}/status");
+
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+        Assert.Equal(14, (await created.JsonAsync())["data"]!["estimatedCompletionTime"]!.GetValue<int>());
+        Assert.Equal(job.CreatedAt.AddSeconds(14).UtcDateTime, (await status.JsonAsync())["data"]!["estimatedCompletion"]!.GetValue<DateTime>().ToUniversalTime());
     }
 
     [Fact]

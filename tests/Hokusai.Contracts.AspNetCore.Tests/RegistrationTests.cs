@@ -71,6 +71,29 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task Start_ShortJwtSecretInTheSection_FailsNamingTheKeyOnly()
+    {
+        await using var app = Build(new() { ["HokusaiContracts:Authentication:JwtSecret"] = "short-secret-value" });
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains("HokusaiContracts:Authentication:JwtSecret must be at least 32 bytes", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("JWT_SECRET", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("short-secret-value", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_ShortApiKeyVariable_FailsNamingTheVariableOnly()
+    {
+        await using var app = Build(new() { ["VALID_API_KEYS"] = "alice:tiny-key" });
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains("VALID_API_KEYS entry 1: keys must be at least 16 characters.", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("HokusaiContracts:Authentication:ApiKeys", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_ShortApiKey_FailsNamingValidApiKeysWithoutRevealingIt()
     {
         await using var app = Build(new() { ["VALID_API_KEYS"] = "alice:tiny-key" });
@@ -115,7 +138,7 @@ public sealed class RegistrationTests
     }
 
     [Fact]
-    public void Options_EnvironmentNames_OverrideTheSection()
+    public void Options_MappedEnvironmentNames_ReplaceTheSectionList()
     {
         var services = Services(new()
         {
@@ -128,9 +151,30 @@ public sealed class RegistrationTests
 
         var options = provider.GetRequiredService<IOptions<HokusaiAuthenticationOptions>>().Value;
 
-        Assert.Equal(["env:env-key-0123456789abcdef,other:other-key-0123456789ab"], options.ApiKeys);
+        Assert.Equal(["env:env-key-0123456789abcdef", "other:other-key-0123456789ab"], options.ApiKeys);
         Assert.Equal("section-issuer", options.JwtIssuer);
         Assert.Equal("env-audience", options.JwtAudience);
+    }
+
+    [Fact]
+    public void Options_RawVariableNameWithoutTheMapping_IsNotRead()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["VALID_API_KEYS"] = "env:env-key-0123456789abcdef",
+            ["JWT_SECRET"] = ApiHost.JwtSecret,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddHokusaiApi(configuration);
+        using var provider = services.BuildServiceProvider();
+
+        // Neither name reaches the options, so validation finds no credentials at all.
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<HokusaiAuthenticationOptions>>().Value);
+
+        Assert.Contains("No credentials are configured", error.Message, StringComparison.Ordinal);
+        // The service provider has no configuration, so no mapping was registered: the message names the key only.
+        Assert.Contains("set HokusaiContracts:Authentication:ApiKeys (comma-separated", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("VALID_API_KEYS", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -195,7 +239,7 @@ public sealed class RegistrationTests
 
     private static ServiceCollection Services(Dictionary<string, string?> settings)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).AddHokusaiEnvironmentVariables(settings).Build();
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddHokusaiApi(configuration);
@@ -207,7 +251,7 @@ public sealed class RegistrationTests
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddInMemoryCollection(settings).AddHokusaiEnvironmentVariables(settings);
         if (registerService)
         {
             builder.Services.AddSingleton<IDeploymentService>(new FakeDeploymentService(TimeProvider.System));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Threading.RateLimiting;
 using Hokusai.Contracts.AspNetCore.Tests.Infrastructure;
+using Hokusai.Contracts.Backends;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;

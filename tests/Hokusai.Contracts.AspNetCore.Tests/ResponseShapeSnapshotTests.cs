@@ -1,6 +1,8 @@
 using Hokusai.Contracts.AspNetCore.Tests.Infrastructure;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
+using System.Runtime.CompilerServices;
+using Snapshooter;
 using Snapshooter.Xunit;
 
 namespace Hokusai.Contracts.AspNetCore.Tests;
@@ -14,6 +16,37 @@ public sealed class ResponseShapeSnapshotTests
     private const string RequestId = "snapshot-request";
     private static readonly string[] SnapshotHeaders =
         ["Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "X-Request-Id", "WWW-Authenticate", "Content-Type"];
+
+    /// <summary>
+    /// The folder of this file (Snapshooter adds <c>__snapshots__</c>), found from the test assembly's location. Snapshooter's own look-up
+    /// uses the source path in the symbols, which a deterministic (CI) build rewrites to <c>/_/…</c>: the tests
+    /// would then read and write snapshots outside the checkout.
+    /// </summary>
+    private static readonly string TestFolder = FindTestFolder();
+
+    private static string FindTestFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Hokusai.Contracts.AspNetCore.Tests.csproj")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Hokusai.Contracts.AspNetCore.Tests.csproj not found above " + AppContext.BaseDirectory);
+    }
+
+    private static void MatchSnapshot(JToken? result, [CallerMemberName] string test = "")
+    {
+        var name = $"{nameof(ResponseShapeSnapshotTests)}.{test}.snap";
+        var file = Path.Combine(TestFolder, "__snapshots__", name);
+        var existed = File.Exists(file);
+        Snapshot.Match(result, new SnapshotFullName(name, TestFolder));
+        // Snapshooter writes a missing snapshot and passes; a missing one here means a new or renamed test,
+        // whose shape someone must look at before it becomes the reference.
+        Assert.True(existed, $"{file} did not exist and has been written: review it and run again.");
+    }
 
     private static async Task<JObject> CaptureAsync(ApiHost host, HttpMethod method, string url, string? json = null, string? apiKey = ApiHost.AliceKey)
     {
@@ -68,7 +101,7 @@ public sealed class ResponseShapeSnapshotTests
     {
         await using var host = await ApiHost.StartAsync();
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Post, "/api/deployments", ApiHost.Body()));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Post, "/api/deployments", ApiHost.Body()));
     }
 
     [Fact]
@@ -84,7 +117,7 @@ public sealed class ResponseShapeSnapshotTests
             UpdatedAt = j.CreatedAt.AddSeconds(10),
         });
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Get, $"/api/deployments/{job.Id}/status"));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Get, $"/api/deployments/{job.Id}/status"));
     }
 
     [Fact]
@@ -93,7 +126,7 @@ public sealed class ResponseShapeSnapshotTests
         await using var host = await ApiHost.StartAsync();
         var job = host.Service.Add("alice", ApiHost.Request(), Completed);
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Get, $"/api/deployments/{job.Id}/status"));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Get, $"/api/deployments/{job.Id}/status"));
     }
 
     [Fact]
@@ -117,7 +150,7 @@ public sealed class ResponseShapeSnapshotTests
             },
         });
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Get, $"/api/deployments/{job.Id}/status"));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Get, $"/api/deployments/{job.Id}/status"));
     }
 
     [Fact]
@@ -130,7 +163,7 @@ public sealed class ResponseShapeSnapshotTests
 
         var body = formatter.Format(new Guid("7b0c2f8e-0000-4000-8000-000000000001"), Webhooks.WebhookEventTypes.Completed, job.UpdatedAt, job);
 
-        Snapshot.Match(JsonConvert.DeserializeObject<JToken>(body, new JsonSerializerSettings { DateParseHandling = DateParseHandling.None }));
+        MatchSnapshot(JsonConvert.DeserializeObject<JToken>(body, new JsonSerializerSettings { DateParseHandling = DateParseHandling.None }));
     }
 
     [Fact]
@@ -140,7 +173,7 @@ public sealed class ResponseShapeSnapshotTests
         host.Service.Add("alice", ApiHost.Request("model-a"), Completed);
         host.Service.Add("alice", ApiHost.Request("model-b"), j => j with { CreatedAt = j.CreatedAt.AddMinutes(1), UpdatedAt = j.CreatedAt.AddMinutes(1) });
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Get, "/api/deployments?limit=1"));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Get, "/api/deployments?limit=1"));
     }
 
     [Fact]
@@ -149,7 +182,7 @@ public sealed class ResponseShapeSnapshotTests
         await using var host = await ApiHost.StartAsync();
         var job = host.Service.Add("alice", ApiHost.Request());
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Post, $"/api/deployments/{job.Id}/cancel"));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Post, $"/api/deployments/{job.Id}/cancel"));
     }
 
     [Fact]
@@ -157,7 +190,7 @@ public sealed class ResponseShapeSnapshotTests
     {
         await using var host = await ApiHost.StartAsync();
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Post, "/api/deployments", """{"modelId":"bad id","userAddress":"0x12"}"""));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Post, "/api/deployments", """{"modelId":"bad id","userAddress":"0x12"}"""));
     }
 
     [Fact]
@@ -165,7 +198,7 @@ public sealed class ResponseShapeSnapshotTests
     {
         await using var host = await ApiHost.StartAsync();
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Get, "/api/deployments", apiKey: null));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Get, "/api/deployments", apiKey: null));
     }
 
     [Fact]
@@ -174,7 +207,7 @@ public sealed class ResponseShapeSnapshotTests
         await using var host = await ApiHost.StartAsync();
         host.Service.OnSubmit = _ => new SubmitResult(SubmitOutcome.QuotaExceeded, Quota: new QuotaDecision(false, 20, 0, TimeSpan.FromHours(3), "day"));
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Post, "/api/deployments", ApiHost.Body()));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Post, "/api/deployments", ApiHost.Body()));
     }
 
     [Fact]
@@ -182,7 +215,7 @@ public sealed class ResponseShapeSnapshotTests
     {
         await using var host = await ApiHost.StartAsync();
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Get, "/api/unknown", apiKey: null));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Get, "/api/unknown", apiKey: null));
     }
 
     [Fact]
@@ -191,6 +224,6 @@ public sealed class ResponseShapeSnapshotTests
         await using var host = await ApiHost.StartAsync();
         host.Service.Throw = new InvalidOperationException("boom");
 
-        Snapshot.Match(await CaptureAsync(host, HttpMethod.Post, "/api/deployments", ApiHost.Body()));
+        MatchSnapshot(await CaptureAsync(host, HttpMethod.Post, "/api/deployments", ApiHost.Body()));
     }
 }

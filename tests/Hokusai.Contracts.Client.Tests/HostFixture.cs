@@ -85,7 +85,7 @@ public sealed class HostFixture : IAsyncLifetime
             builder.UseSetting(Chain + "TokenManagerAddress", _chain.TokenManagerAddress);
             builder.UseSetting(Chain + "DeployerPrivateKey", _chain.DeployerPrivateKey);
             builder.UseSetting(Chain + "ReceiptPollInterval", "00:00:00.050");
-            builder.UseSetting("VALID_API_KEYS", "client:" + ApiKey);
+            builder.UseSetting(HokusaiContractsOptions.SectionName + ":Authentication:ApiKeys:0", "client:" + ApiKey);
             builder.UseSetting("LOG_LEVEL", "warn");
             builder.UseSetting("HokusaiContracts:Health:ShutdownDelay", "00:00:00");
         }

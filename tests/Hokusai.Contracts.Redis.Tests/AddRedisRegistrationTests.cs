@@ -1,5 +1,7 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using Hokusai.Contracts.Backends;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -135,7 +137,20 @@ public sealed class AddRedisRegistrationTests
     }
 
     [Fact]
-    public async Task ValidateOnStart_MissingConnection_FailsNamingRedisUrl()
+    public async Task ValidateOnStart_MissingConnectionWithMapping_FailsNamingRedisUrlAndTheKey()
+    {
+        var services = NewServices();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddHokusaiEnvironmentVariables([]).Build());
+        new TestBuilder(services).AddRedis(_ => { });
+        await using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains("REDIS_URL (or HokusaiContracts:Redis:Configuration) is not set", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ValidateOnStart_MissingConnectionWithoutConfiguration_FailsNamingTheKeyOnly()
     {
         var services = NewServices();
         new TestBuilder(services).AddRedis(_ => { });
@@ -143,7 +158,26 @@ public sealed class AddRedisRegistrationTests
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
-        Assert.Contains("REDIS_URL", error.Message, StringComparison.Ordinal);
+        Assert.Contains("HokusaiContracts:Redis:Configuration is not set", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("REDIS_URL", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ValidateOnStart_InvalidConnectionFromTheVariable_FailsNamingRedisUrlOnly()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddHokusaiEnvironmentVariables([KeyValuePair.Create("REDIS_URL", (string?)"redis://:s3cret@/0")])
+            .Build();
+        var services = NewServices();
+        services.AddSingleton<IConfiguration>(configuration);
+        new TestBuilder(services).AddRedis(configuration["HokusaiContracts:Redis:Configuration"]!);
+        await using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains("REDIS_URL is invalid", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("HokusaiContracts:Redis:Configuration", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -158,7 +192,7 @@ public sealed class AddRedisRegistrationTests
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
-        Assert.Contains("REDIS_URL", error.Message, StringComparison.Ordinal);
+        Assert.Contains("HokusaiContracts:Redis:Configuration is invalid", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret", error.Message, StringComparison.Ordinal);
     }
 
@@ -197,7 +231,7 @@ public sealed class AddRedisRegistrationTests
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
-        Assert.Contains(ttlSeconds > 600 ? "SIGNER_LEASE_TTL" : "LeaseRenewInterval", error.Message, StringComparison.Ordinal);
+        Assert.Contains(ttlSeconds > 600 ? "HokusaiContracts:Redis:LeaseTtl must be at most 10 minutes" : "HokusaiContracts:Redis:LeaseRenewInterval must be", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -23,8 +24,8 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
 {
     private readonly CancellationToken _ct = CancellationToken.None;
 
-    private TestApp Create(string? prefix = null, Action<RedisContractsOptions>? configure = null) =>
-        TestApp.Create(fixture.Cluster.ConnectionString, prefix, configure, contracts: o =>
+    private TestApp Create(string? prefix = null, Action<RedisContractsOptions>? configure = null, TimeProvider? time = null) =>
+        TestApp.Create(fixture.Cluster.ConnectionString, prefix, configure, time, contracts: o =>
         {
             o.Quotas.PerHour = 1_000;
             o.Quotas.PerDay = 1_000;
@@ -95,8 +96,10 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
     public async Task LeaseAndRequestLimiter_OnACluster_ExcludeAndShare()
     {
         var prefix = TestApp.NewPrefix();
-        await using var first = Create(prefix, o => o.LeaseTtl = TimeSpan.FromSeconds(30));
-        await using var second = Create(prefix, o => o.LeaseTtl = TimeSpan.FromSeconds(30));
+        // The request limit counts whole minutes of this clock (the leases keep wall-clock time).
+        var time = Clocks.MidMinute();
+        await using var first = Create(prefix, o => o.LeaseTtl = TimeSpan.FromSeconds(30), time);
+        await using var second = Create(prefix, o => o.LeaseTtl = TimeSpan.FromSeconds(30), time);
         var lease = await first.Leases.AcquireAsync("0xAbC", _ct);
         using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var next = second.Leases.AcquireAsync("0xabc", wait.Token).AsTask();

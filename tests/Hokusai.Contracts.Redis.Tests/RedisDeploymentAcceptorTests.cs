@@ -1,4 +1,5 @@
 using Hokusai.Contracts.Accept;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.InMemory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -53,6 +54,36 @@ public sealed class RedisDeploymentAcceptorTests(RedisFixture redis) : IClassFix
         var page = await app.Store.ListAsync("alice", new DeploymentQuery(DeploymentStatus.Pending, Limit: 2), _ct);
         Assert.Equal(5, page.Total);
         Assert.Equal([job.Id], page.Items.Take(1).Select(j => j.Id));
+    }
+
+    [Fact]
+    public async Task WarmUp_HostStart_LoadsTheScriptAndEstimatesTheServerClockBeforeTheFirstRequest()
+    {
+        // A server of its own: the class's shared one has the script loaded by other tests already.
+        await using var server = await Hokusai.Contracts.Testing.RedisServer.StartAsync();
+        await using var app = TestApp.Create(server.ConnectionString); // starts the hosted services, as a host does
+#pragma warning disable CA5350 // Redis names a loaded script by its SHA-1; nothing here is security.
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(RedisDeploymentAcceptor.AcceptScript)));
+#pragma warning restore CA5350
+
+        Assert.Equal(1, (int)(await app.Database.ExecuteAsync("SCRIPT", "EXISTS", sha))[0]);
+        var started = (RedisDeploymentAcceptor)Acceptor(app);
+        Assert.True(started.Clock.HasEstimate);
+        Assert.NotNull(started.Clock.Deadline(started.Clock.Monotonic.GetTimestamp(), TimeSpan.FromMilliseconds(375)));
+        Assert.Equal(0, await app.Database.StreamLengthAsync(app.Keys.Stream)); // warming up accepts nothing
+
+        // The same steps on an acceptor that was not warmed: nothing known until WarmUpAsync runs.
+        await app.Database.ExecuteAsync("SCRIPT", "FLUSH");
+        var cold = new RedisDeploymentAcceptor(
+            app.Provider.GetRequiredService<RedisExecutor>(), app.Provider.GetRequiredService<IOptionsMonitor<HokusaiContractsOptions>>(), TimeProvider.System);
+        Assert.False(cold.Clock.HasEstimate);
+        Assert.Equal(0, (int)(await app.Database.ExecuteAsync("SCRIPT", "EXISTS", sha))[0]);
+
+        await cold.WarmUpAsync(_ct);
+
+        Assert.True(cold.Clock.HasEstimate);
+        Assert.Equal(1, (int)(await app.Database.ExecuteAsync("SCRIPT", "EXISTS", sha))[0]);
+        Assert.Equal(AcceptOutcome.Accepted, (await cold.AcceptAsync(Jobs.New(), null, _ct)).Outcome);
     }
 
     [Fact]
@@ -167,45 +198,96 @@ public sealed class RedisDeploymentAcceptorTests(RedisFixture redis) : IClassFix
 
 public sealed class ServerClockTests
 {
-    private static readonly long s_second = TimeProvider.System.TimestampFrequency;
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMilliseconds(750);
+
+    /// <summary>The server's clock runs 5 000 000 000 ms ahead of the local monotonic one.</summary>
+    private const long Offset = 5_000_000_000;
+
+    private readonly FakeTimeProvider _time = new(Jobs.Epoch);
+
+    private long LocalMs(long timestamp) => timestamp / (_time.TimestampFrequency / 1000);
+
+    /// <summary>A call sent now whose script reads the server clock after <paramref name="delay"/> and answers after <paramref name="roundTrip"/>.</summary>
+    private void Sample(ServerClock clock, TimeSpan delay, TimeSpan roundTrip)
+    {
+        var sent = _time.GetTimestamp();
+        var server = LocalMs(sent) + Offset + (long)delay.TotalMilliseconds;
+        _time.Advance(roundTrip);
+        clock.Observe(sent, _time.GetTimestamp(), server);
+    }
 
     [Fact]
     public void Deadline_BeforeAnySample_IsNone()
     {
-        Assert.Null(new ServerClock().Deadline(10 * s_second, TimeSpan.FromMilliseconds(750)));
+        var clock = new ServerClock(_time);
+
+        Assert.Null(clock.Deadline(_time.GetTimestamp(), s_timeout));
+        Assert.False(clock.HasEstimate);
     }
 
     [Fact]
     public void Deadline_AfterSamples_UsesTheSmallestOffsetPlusTheTimeout()
     {
-        var clock = new ServerClock();
-        var sent = 100 * s_second; // local monotonic time: 100 000 ms
-        clock.Observe(sent, 5_000_100_030); // a slow sample: offset + 30 ms delay
-        clock.Observe(sent, 5_000_100_002); // a fast one: offset + 2 ms
+        var clock = new ServerClock(_time);
+        Sample(clock, TimeSpan.FromMilliseconds(30), TimeSpan.FromMilliseconds(40));
+        Sample(clock, TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(4));
 
-        Assert.Equal(5_000_100_002 + 750, clock.Deadline(sent, TimeSpan.FromMilliseconds(750)));
-        Assert.Equal(5_000_101_002 + 750, clock.Deadline(sent + s_second, TimeSpan.FromMilliseconds(750)));
+        var now = _time.GetTimestamp();
+        Assert.Equal(LocalMs(now) + Offset + 2 + 750, clock.Deadline(now, s_timeout));
+    }
+
+    [Fact]
+    public void Deadline_SlowFirstSampleThenQuickOnes_TheSlowOneNeverCounts()
+    {
+        var clock = new ServerClock(_time);
+        // A cold first call: the client stalled 400 ms before the command left, so the sample is 400 ms late.
+        Sample(clock, TimeSpan.FromMilliseconds(400), TimeSpan.FromMilliseconds(401));
+        var alone = _time.GetTimestamp();
+        Assert.Equal(LocalMs(alone) + Offset + 400 + 750, clock.Deadline(alone, s_timeout)); // alone, it is all there is
+
+        Sample(clock, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2));
+        Sample(clock, TimeSpan.FromMilliseconds(3), TimeSpan.FromMilliseconds(5));
+
+        var now = _time.GetTimestamp();
+        Assert.Equal(LocalMs(now) + Offset + 1 + 750, clock.Deadline(now, s_timeout));
+    }
+
+    [Fact]
+    public void Deadline_SlowRoundTripWithSmallerOffset_LosesToAQuickRoundTrip()
+    {
+        var clock = new ServerClock(_time);
+        Sample(clock, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(6));
+        // Only a clock step could make a slow round trip give a smaller sample; it is an outlier either way.
+        var sent = _time.GetTimestamp();
+        _time.Advance(TimeSpan.FromMilliseconds(300));
+        clock.Observe(sent, _time.GetTimestamp(), LocalMs(sent) + Offset - 200);
+
+        var now = _time.GetTimestamp();
+        Assert.Equal(LocalMs(now) + Offset + 5 + 750, clock.Deadline(now, s_timeout));
     }
 
     [Fact]
     public void Reset_ForgetsTheEstimate()
     {
-        var clock = new ServerClock();
-        clock.Observe(100 * s_second, 5_000_100_002);
+        var clock = new ServerClock(_time);
+        Sample(clock, TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(3));
 
         clock.Reset();
 
-        Assert.Null(clock.Deadline(100 * s_second, TimeSpan.FromMilliseconds(750)));
+        Assert.Null(clock.Deadline(_time.GetTimestamp(), s_timeout));
     }
 
     [Fact]
     public void Observe_OlderThanTwoWindows_IsForgotten()
     {
-        var clock = new ServerClock();
-        clock.Observe(100 * s_second, 5_000_100_002);          // offset 5 000 000 002
-        clock.Observe(161 * s_second, 5_000_161_500);          // next window: offset 5 000 000 500
-        clock.Observe(222 * s_second, 5_000_222_500);          // the first window is dropped now
+        var clock = new ServerClock(_time);
+        Sample(clock, TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(3));     // first window
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Sample(clock, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(3));   // next window
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Sample(clock, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(3));   // the first window is dropped now
 
-        Assert.Equal(5_000_222_500 + 750, clock.Deadline(222 * s_second, TimeSpan.FromMilliseconds(750)));
+        var now = _time.GetTimestamp();
+        Assert.Equal(LocalMs(now) + Offset + 500 + 750, clock.Deadline(now, s_timeout));
     }
 }

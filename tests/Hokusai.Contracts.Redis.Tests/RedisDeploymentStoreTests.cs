@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
@@ -342,10 +343,10 @@ public sealed class RedisDeploymentStoreTests(RedisFixture redis) : IClassFixtur
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 10 s.");
+            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 60 s.");
             await Task.Delay(100);
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hokusai.Contracts.Backends;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
@@ -28,8 +29,10 @@ public sealed class RedisListingTests(RedisFixture redis, ITestOutputHelper outp
         // The script's work is the page, whatever the history: the same number of job reads per call.
         Assert.Equal(small.ReadsPerCall, busy.ReadsPerCall);
         Assert.InRange(busy.ReadsPerCall, 20, 20.5);
-        // And timing stays of the same order (generous: the machine is shared; a scan of 10,000 jobs would be ~100×).
-        Assert.True(busy.ServerMicros < (small.ServerMicros * 5) + 200, $"Redis time grew from {small.ServerMicros} to {busy.ServerMicros} µs");
+        // And timing stays of the same order. The reads above are what proves the page-only work; this is a coarse
+        // guard only: commandstats' usec is wall time inside Redis, and on a shared two-core machine a preempted
+        // redis-server adds milliseconds to any call. A scan of 10,000 jobs would cost about 100×.
+        Assert.True(busy.ServerMicros < (small.ServerMicros * 20) + 2000, $"Redis time grew from {small.ServerMicros} to {busy.ServerMicros} µs");
 
         var completed = await app.Store.ListAsync("busy", new DeploymentQuery(DeploymentStatus.Completed, Limit: 100), _ct);
         Assert.Equal(1_000, completed.Total);
@@ -92,7 +95,7 @@ public sealed class RedisListingTests(RedisFixture redis, ITestOutputHelper outp
         await app.Store.TryCreateAsync(expiring, _ct);
         Assert.True(await app.Store.TryUpdateAsync(expiring.Next(DeploymentStatus.Completed), _ct));
 
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (await app.Store.GetAsync(expiring.Id, _ct) is not null || (await app.Store.ListAsync("alice", new DeploymentQuery(), _ct)).Total != 1)
         {
             Assert.True(DateTime.UtcNow < deadline, "the expired job is still listed");

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hokusai.Contracts.Backends;
+using StackExchange.Redis;
 using Xunit.Abstractions;
 
 namespace Hokusai.Contracts.Redis.Tests;
@@ -41,6 +43,56 @@ public sealed class RedisQueueWakeUpTests(RedisFixture redis, ITestOutputHelper 
         latencies.Sort();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"enqueue on one replica → dequeued on the other: p50 {latencies[latencies.Count / 2]:0.0} ms, max {latencies[^1]:0.0} ms over {latencies.Count} rounds"));
         Assert.True(latencies[^1] < 20_000);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_JobQueuedBeforeTheSubscriptionIsLive_IsPickedUpWithoutThePoll()
+    {
+        var prefix = TestApp.NewPrefix();
+        await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
+        var gated = new GatedSubscriptions(multiplexer);
+        // A safety poll of ten minutes: only a wake-up or a second look can deliver within the test's bound. The
+        // wait for the subscription is bounded by the operation timeout: long enough for the test to hold it.
+        await using var owner = TestApp.Create(redis.Server.ConnectionString, prefix, configure: o =>
+        {
+            o.PollInterval = TimeSpan.FromMinutes(10);
+            o.OperationTimeout = TimeSpan.FromSeconds(60);
+        }, multiplexer: gated.Multiplexer);
+        await using var other = TestApp.Create(redis.Server.ConnectionString, prefix);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var firstRead = gated.NextAnswered(GatedSubscriptions.StreamGroupRead);
+
+        var waiting = owner.Queue.DequeueAsync(stop.Token).AsTask();
+        await firstRead.WaitAsync(TimeSpan.FromSeconds(60));
+        // Found the stream empty, not subscribed yet: this enqueue's announcement reaches no one on that replica.
+        var jobId = Guid.NewGuid();
+        await other.Queue.EnqueueAsync(jobId, CancellationToken.None);
+        gated.OpenSubscriptions();
+        var item = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(jobId, item?.JobId);
+        await owner.Queue.AcknowledgeAsync(item!, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_JobQueuedAsAFreshReplicaStartsWaiting_IsPickedUpWithoutThePoll()
+    {
+        var prefix = TestApp.NewPrefix();
+        await using var other = TestApp.Create(redis.Server.ConnectionString, prefix);
+        for (var round = 0; round < 10; round++)
+        {
+            // A new instance each round: its subscription starts with its first look, racing the enqueue below.
+            await using var owner = TestApp.Create(redis.Server.ConnectionString, prefix, configure: o => o.PollInterval = TimeSpan.FromMinutes(10));
+            using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            var waiting = owner.Queue.DequeueAsync(stop.Token).AsTask();
+            var jobId = Guid.NewGuid();
+
+            await other.Queue.EnqueueAsync(jobId, CancellationToken.None);
+            var item = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+
+            Assert.Equal(jobId, item?.JobId);
+            await owner.Queue.AcknowledgeAsync(item!, CancellationToken.None);
+        }
     }
 
     [Fact]

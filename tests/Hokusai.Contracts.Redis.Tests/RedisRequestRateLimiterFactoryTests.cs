@@ -8,8 +8,9 @@ public sealed class RedisRequestRateLimiterFactoryTests(RedisFixture redis) : IC
     public async Task GetPartition_OverTheLimitAcrossTwoInstances_Rejects()
     {
         var prefix = TestApp.NewPrefix();
-        await using var first = TestApp.Create(redis.Server.ConnectionString, prefix, contracts: o => o.Quotas.RequestsPerMinute = 3);
-        await using var second = TestApp.Create(redis.Server.ConnectionString, prefix, contracts: o => o.Quotas.RequestsPerMinute = 3);
+        var time = Clocks.MidMinute();
+        await using var first = TestApp.Create(redis.Server.ConnectionString, prefix, time: time, contracts: o => o.Quotas.RequestsPerMinute = 3);
+        await using var second = TestApp.Create(redis.Server.ConnectionString, prefix, time: time, contracts: o => o.Quotas.RequestsPerMinute = 3);
         using var firstLimiter = PartitionedRateLimiter.Create<string, string>(first.RateLimiters.GetPartition);
         using var secondLimiter = PartitionedRateLimiter.Create<string, string>(second.RateLimiters.GetPartition);
 
@@ -44,7 +45,8 @@ public sealed class RedisRequestRateLimiterBatchingTests(RedisFixture redis) : I
     [Fact]
     public async Task AcquireAsync_FarBelowTheLimit_CountsLocallyAndSyncsInOneCommand()
     {
-        await using var app = TestApp.Create(redis.Server.ConnectionString, contracts: o => o.Quotas.RequestsPerMinute = 100_000);
+        var time = Clocks.MidMinute();
+        await using var app = TestApp.Create(redis.Server.ConnectionString, time: time, contracts: o => o.Quotas.RequestsPerMinute = 100_000);
         using var limiter = PartitionedRateLimiter.Create<string, string>(app.RateLimiters.GetPartition);
         var factory = (RedisRequestRateLimiterFactory)app.RateLimiters;
         await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString + ",allowAdmin=true");
@@ -63,7 +65,7 @@ public sealed class RedisRequestRateLimiterBatchingTests(RedisFixture redis) : I
 
         // 1,000 requests cost a handful of scripts (the background sync may run once or twice meanwhile), not 1,000.
         Assert.InRange(scripts, 1, 10);
-        var window = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000;
+        var window = time.GetUtcNow().ToUnixTimeMilliseconds() / 60_000;
         var counted = await app.Database.StringGetAsync(app.Keys.RateLimitWindow("busy-caller", window));
         Assert.Equal(1_000, (long)counted);
     }
@@ -72,8 +74,9 @@ public sealed class RedisRequestRateLimiterBatchingTests(RedisFixture redis) : I
     public async Task AcquireAsync_TwoReplicasNearTheLimit_NeverAdmitMoreThanTheLimit()
     {
         var prefix = TestApp.NewPrefix();
-        await using var first = TestApp.Create(redis.Server.ConnectionString, prefix, contracts: o => o.Quotas.RequestsPerMinute = 40);
-        await using var second = TestApp.Create(redis.Server.ConnectionString, prefix, contracts: o => o.Quotas.RequestsPerMinute = 40);
+        var time = Clocks.MidMinute();
+        await using var first = TestApp.Create(redis.Server.ConnectionString, prefix, time: time, contracts: o => o.Quotas.RequestsPerMinute = 40);
+        await using var second = TestApp.Create(redis.Server.ConnectionString, prefix, time: time, contracts: o => o.Quotas.RequestsPerMinute = 40);
         using var a = PartitionedRateLimiter.Create<string, string>(first.RateLimiters.GetPartition);
         using var b = PartitionedRateLimiter.Create<string, string>(second.RateLimiters.GetPartition);
 

@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Client;
 using Hokusai.Contracts.Testing;
 using Hokusai.Contracts.Webhooks;
@@ -35,7 +36,12 @@ public sealed class RedisWebhookOutboxTests(RedisFixture redis) : IClassFixture<
             o.Webhooks.InitialRetryDelay = TimeSpan.FromMilliseconds(100);
             o.Webhooks.MaxRetryDelay = TimeSpan.FromMilliseconds(300);
             o.Webhooks.BatchSize = 4;
-        }).AddRedis(redis.Server.ConnectionString, o => o.KeyPrefix = prefix);
+        }).AddRedis(redis.Server.ConnectionString, o =>
+        {
+            o.KeyPrefix = prefix;
+            // Delivery behaviour, not Redis timeouts: a loaded shared machine can exceed the 750 ms fail-fast bound.
+            o.OperationTimeout = TimeSpan.FromSeconds(10);
+        });
         var provider = services.BuildServiceProvider();
         foreach (var hosted in provider.GetServices<IHostedService>().Where(h => h.GetType().Name == "RedisConnectionWarmup"))
         {

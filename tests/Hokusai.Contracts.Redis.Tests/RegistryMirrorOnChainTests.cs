@@ -1,4 +1,5 @@
 using System.Numerics;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Chain;
 using Hokusai.Contracts.Mirror;
 using Hokusai.Contracts.Testing;
@@ -47,7 +48,13 @@ public sealed class RegistryMirrorOnChainTests(MirrorChainFixture fixture) : ICl
             o.Quotas.PerDay = 1000;
             configure?.Invoke(o);
         });
-        builder.AddRedis(fixture.Redis.ConnectionString, o => o.KeyPrefix = prefix);
+        builder.AddRedis(fixture.Redis.ConnectionString, o =>
+        {
+            o.KeyPrefix = prefix;
+            // These tests are about the mirror, not Redis timeouts: on a loaded shared machine one command can take
+            // longer than the product's 750 ms fail-fast bound (RedisOutageTests test that bound).
+            o.OperationTimeout = TimeSpan.FromSeconds(10);
+        });
         services.Replace(ServiceDescriptor.Singleton<IChainClient>(sp =>
         {
             var client = new NethereumChainClient(sp.GetRequiredService<IOptions<HokusaiContractsOptions>>().Value.Chain, NullLoggerFactory.Instance, TimeProvider.System);
@@ -91,10 +98,15 @@ public sealed class RegistryMirrorOnChainTests(MirrorChainFixture fixture) : ICl
         RequestHash = "h" + modelId,
     };
 
-    private static async Task WaitAsync(Func<bool> condition, string what)
+    private static async Task WaitAsync(Func<bool> condition, string what, Func<Task>? refresh = null)
     {
-        for (var i = 0; i < 600; i++)
+        for (var i = 0; i < 1200; i++)
         {
+            if (refresh is not null)
+            {
+                await refresh();
+            }
+
             if (condition())
             {
                 return;
@@ -129,6 +141,111 @@ public sealed class RegistryMirrorOnChainTests(MirrorChainFixture fixture) : ICl
             Assert.Equal(token, result.ExistingTokenAddress, ignoreCase: true);
             Assert.Equal(before, counting.RegistryCalls);
             Assert.Equal(0, counting.RegistryCalls);
+        }
+        finally
+        {
+            await mirror.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Submit_ModelDeployedByFactoryDirectlyOnChain_TokenAlreadyExistsWithoutRegistryCall()
+    {
+        // TokenManager.deployToken sent straight to the chain (not through the service) registers through the registry.
+        var model = NewModel();
+        var options = new HokusaiContractsOptions();
+        fixture.Chain.ApplyTo(options);
+        options.Chain.ReceiptPollInterval = TimeSpan.FromMilliseconds(50);
+        var request = Submission(model).Request with { InitialSupply = 5 };
+        string predicted;
+        ulong block;
+        using (var sender = new NethereumChainClient(options.Chain, NullLoggerFactory.Instance, TimeProvider.System))
+        {
+            await sender.ResyncNonceAsync(CancellationToken.None);
+            var prepared = await sender.PrepareFactoryDeploymentAsync(request, null, CancellationToken.None);
+            predicted = prepared.ContractAddress!;
+            await sender.BroadcastAsync(prepared, CancellationToken.None);
+            var receipt = await sender.WaitForReceiptAsync(prepared.Hash, null, CancellationToken.None);
+            Assert.True(receipt.Succeeded);
+            block = receipt.BlockNumber;
+        }
+
+        CountingChainClient? counting = null;
+        await using var provider = Build(NewPrefix(), inner => counting = new CountingChainClient(inner));
+        var mirror = provider.GetRequiredService<RegistryMirror>();
+        await mirror.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitAsync(() => mirror.IsCaughtUp && mirror.Cursor >= block, "the mirror did not reach the factory deployment's block");
+
+            var result = await provider.GetRequiredService<IDeploymentService>().SubmitAsync(Submission(model), CancellationToken.None);
+
+            Assert.Equal(SubmitOutcome.TokenAlreadyExists, result.Outcome);
+            Assert.Equal(predicted, result.ExistingTokenAddress, ignoreCase: true);
+            Assert.Equal(0, counting!.RegistryCalls);
+        }
+        finally
+        {
+            await mirror.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Start_BuiltInChainClient_DrivenByTheBlockFollowerWithoutReadingTheHead()
+    {
+        CountingChainClient? counting = null;
+        // Heads pushed over RPC_WS_URL; the mirror reads no head of its own, it follows the follower's.
+        await using var provider = Build(NewPrefix(), inner => counting = new CountingChainClient(inner), o =>
+        {
+            o.RegistryMirror.PollInterval = TimeSpan.FromSeconds(1);
+            o.Chain.RpcWsUrl = "ws://127.0.0.1:" + new Uri(fixture.Chain.RpcUrl).Port;
+        });
+        var mirror = provider.GetRequiredService<RegistryMirror>();
+        await mirror.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitAsync(() => mirror.IsCaughtUp, "the mirror did not catch up");
+            var reads = counting!.HeadReads;
+            for (var i = 0; i < 3; i++)
+            {
+                var model = NewModel();
+                var block = await RegisterOnChainAsync(model, NewAddress());
+                await WaitAsync(() => mirror.Cursor >= block, $"the mirror did not follow block {block}");
+                Assert.Equal(SubmitOutcome.TokenAlreadyExists, (await provider.GetRequiredService<IDeploymentService>().SubmitAsync(Submission(model), CancellationToken.None)).Outcome);
+            }
+
+            // At most the one read before the follower's first head; the heads came from the follower.
+            Assert.True(counting.HeadReads - reads <= 1, $"{counting.HeadReads - reads} head reads of its own");
+            Assert.True(reads <= 1, $"{reads} head reads before catching up");
+        }
+        finally
+        {
+            await mirror.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Start_StoreWipedWhileRunning_RebuiltFromTheChain()
+    {
+        var model = NewModel();
+        var token = NewAddress();
+        await RegisterOnChainAsync(model, token);
+        await using var provider = Build(NewPrefix());
+        var mirror = provider.GetRequiredService<RegistryMirror>();
+        var store = provider.GetRequiredService<IRegistryMirrorStore>();
+        await mirror.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitAsync(() => mirror.IsCaughtUp, "the mirror did not catch up");
+            var db = provider.GetRequiredService<RedisConnection>().Get().GetDatabase();
+            var tagged = provider.GetRequiredService<RedisExecutor>().Keys.Tagged;
+            await db.KeyDeleteAsync([(RedisKey)(tagged + "registry:models"), (RedisKey)(tagged + "registry:cursor")]);
+
+            var rebuilt = false;
+            await WaitAsync(() => rebuilt, "the wiped store was not rebuilt", async () =>
+                rebuilt = await store.GetCursorAsync(CancellationToken.None) is not null
+                    && (await store.GetModelsAsync(CancellationToken.None)).TryGetValue(model, out var stored)
+                    && string.Equals(stored, token, StringComparison.OrdinalIgnoreCase));
         }
         finally
         {
@@ -224,7 +341,14 @@ public sealed class RegistryMirrorOnChainTests(MirrorChainFixture fixture) : ICl
         await using var provider = Build(NewPrefix(), inner => counting = new CountingChainClient(inner) { HoldLogs = new TaskCompletionSource() });
         var mirror = provider.GetRequiredService<RegistryMirror>();
         var poll = mirror.PollOnceAsync(CancellationToken.None);
-        await WaitAsync(() => !counting!.LogRanges.IsEmpty, "the backfill did not start");
+        await WaitAsync(() => !counting!.LogRanges.IsEmpty || poll.IsCompleted, "the backfill did not start");
+        if (poll.IsCompleted)
+        {
+            // A poll that ended before reading any range failed: its own exception says why.
+            await poll;
+        }
+
+        Assert.False(counting!.LogRanges.IsEmpty);
         Assert.False(mirror.IsCaughtUp);
 
         var result = await provider.GetRequiredService<IDeploymentService>().SubmitAsync(Submission(model), CancellationToken.None);
@@ -237,11 +361,22 @@ public sealed class RegistryMirrorOnChainTests(MirrorChainFixture fixture) : ICl
     }
 
     /// <summary>Counts registry view calls and records log ranges; can hold log reads to keep a backfill running.</summary>
-    private sealed class CountingChainClient(IChainClient inner) : IChainClient, IDisposable
+    private sealed class CountingChainClient(IChainClient inner) : IChainClient, IFollowedChain, IDisposable
     {
         public void Dispose() => (inner as IDisposable)?.Dispose();
 
         private int _registryCalls;
+        private int _headReads;
+
+        public int HeadReads => Volatile.Read(ref _headReads);
+
+        ulong? IFollowedChain.Head => ((IFollowedChain)inner).Head;
+
+        long? IFollowedChain.KnownChainId => ((IFollowedChain)inner).KnownChainId;
+
+        IDisposable IFollowedChain.SubscribeHeads(Action<ulong> onHead, TimeSpan idleInterval) => ((IFollowedChain)inner).SubscribeHeads(onHead, idleInterval);
+
+        Task IFollowedChain.WaitForHeadAsync(ulong block, CancellationToken cancellationToken) => ((IFollowedChain)inner).WaitForHeadAsync(block, cancellationToken);
 
         public TaskCompletionSource? HoldLogs { get; init; }
 
@@ -268,7 +403,12 @@ public sealed class RegistryMirrorOnChainTests(MirrorChainFixture fixture) : ICl
             return await inner.GetModelRegistrationsAsync(fromBlock, toBlock, cancellationToken);
         }
 
-        public Task<ulong> GetLatestBlockAsync(CancellationToken cancellationToken) => inner.GetLatestBlockAsync(cancellationToken);
+        public Task<ulong> GetLatestBlockAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _headReads);
+            return inner.GetLatestBlockAsync(cancellationToken);
+        }
+
         public Task<PreparedTransaction> PrepareTokenDeploymentAsync(string name, string symbol, IProgress<string>? progress, CancellationToken cancellationToken) => inner.PrepareTokenDeploymentAsync(name, symbol, progress, cancellationToken);
         public Task<PreparedTransaction> PrepareRegistrationAsync(string modelId, string tokenAddress, string performanceMetric, IProgress<string>? progress, CancellationToken cancellationToken) => inner.PrepareRegistrationAsync(modelId, tokenAddress, performanceMetric, progress, cancellationToken);
         public Task<PreparedTransaction> PrepareMintAsync(string modelId, string recipient, BigInteger amount, IProgress<string>? progress, CancellationToken cancellationToken) => inner.PrepareMintAsync(modelId, recipient, amount, progress, cancellationToken);

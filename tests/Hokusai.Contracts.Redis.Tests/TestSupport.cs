@@ -1,7 +1,9 @@
 using System.Numerics;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace Hokusai.Contracts.Redis.Tests;
@@ -55,7 +57,8 @@ internal sealed class TestApp : IAsyncDisposable
         string? prefix = null,
         Action<RedisContractsOptions>? configure = null,
         TimeProvider? time = null,
-        Action<HokusaiContractsOptions>? contracts = null)
+        Action<HokusaiContractsOptions>? contracts = null,
+        IConnectionMultiplexer? multiplexer = null)
     {
         prefix ??= NewPrefix();
         var services = new ServiceCollection();
@@ -70,11 +73,20 @@ internal sealed class TestApp : IAsyncDisposable
             services.Configure(contracts);
         }
 
-        new TestBuilder(services).AddRedis(connection, options =>
+        void Configure(RedisContractsOptions options)
         {
             options.KeyPrefix = prefix;
+            // Tests of behaviour, not of timeouts: on a loaded shared machine one command can take longer than the
+            // product's fail-fast bound. The outage tests put that bound back (RedisOutageTests.Create).
+            options.OperationTimeout = TimeSpan.FromSeconds(10);
             configure?.Invoke(options);
-        });
+        }
+
+        // A multiplexer the test made (and disposes) stands in for the connection string, e.g. one that controls
+        // the order in which commands are answered.
+        _ = multiplexer is null
+            ? new TestBuilder(services).AddRedis(connection, Configure)
+            : new TestBuilder(services).AddRedis(multiplexer, Configure);
         var provider = services.BuildServiceProvider();
         // What the host does on start: connect before the first operation.
         foreach (var hosted in provider.GetServices<IHostedService>())
@@ -86,6 +98,19 @@ internal sealed class TestApp : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => Provider.DisposeAsync();
+}
+
+/// <summary>Clocks for tests of the request limiter, whose windows are whole minutes of the host's clock.</summary>
+internal static class Clocks
+{
+    /// <summary>
+    /// A clock stopped half a minute into a window: every request of a test counts in one window however slow the
+    /// machine is, where the wall clock could reach the next minute halfway through and start the counts afresh.
+    /// Redis call timeouts and the lease manager keep wall-clock time, so calls still fail or succeed as they would;
+    /// the request breaker keeps this clock, though, so once open it stays open: a test that needs Redis calls of
+    /// requests to recover after an outage keeps the wall clock.
+    /// </summary>
+    public static FakeTimeProvider MidMinute() => new(Jobs.Epoch.AddSeconds(30));
 }
 
 internal static class Jobs

@@ -43,9 +43,30 @@ public sealed class RedisCluster : IAsyncDisposable
         {
             for (var i = 0; i < nodes.Length; i++)
             {
-                nodes[i] = new Node(FreeClusterPort(nodes.Where(n => n is not null).Select(n => n.Port)), Path.Combine(directory, "node" + i));
-                Directory.CreateDirectory(nodes[i].Directory);
-                await nodes[i].StartAsync().ConfigureAwait(false);
+                // The free ports are released before redis-server binds them: a server started in parallel can take
+                // one first, and would then answer for this node. Such a port is given up for another.
+                string? failure = null;
+                for (var attempt = 0; attempt < Node.StartAttempts; attempt++)
+                {
+                    var node = new Node(FreeClusterPort(nodes.Take(i).Select(n => n.Port)), Path.Combine(directory, "node" + i));
+                    if (Directory.Exists(node.Directory))
+                    {
+                        Directory.Delete(node.Directory, recursive: true);
+                    }
+
+                    Directory.CreateDirectory(node.Directory);
+                    failure = await node.TryStartAsync().ConfigureAwait(false);
+                    if (failure is null)
+                    {
+                        nodes[i] = node;
+                        break;
+                    }
+                }
+
+                if (nodes[i] is null)
+                {
+                    throw new InvalidOperationException($"cluster node {i} did not come up on any of {Node.StartAttempts} free ports; last: {failure}");
+                }
             }
 
             var create = new List<string> { "--cluster", "create" };
@@ -207,7 +228,23 @@ public sealed class RedisCluster : IAsyncDisposable
 
         public string Directory { get; } = directory;
 
+        // Ports (or restarts on the same port) tried before a start gives up.
+        public const int StartAttempts = 5;
+
+        /// <summary>Starts the node again on its port; a listener holding the port for a moment is waited out.</summary>
         public async Task StartAsync()
+        {
+            if (await RedisServer.RetryOnSamePortAsync(TryStartAsync).ConfigureAwait(false) is { } failure)
+            {
+                throw new InvalidOperationException($"redis-server (cluster node) could not be started on port {Port}: {failure}");
+            }
+        }
+
+        /// <summary>
+        /// Starts redis-server on <see cref="Port"/> and waits until it answers as our own process (its
+        /// <c>INFO server</c> process_id). Returns null once it does, or why not after killing ours.
+        /// </summary>
+        public async Task<string?> TryStartAsync()
         {
             var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Directory };
             foreach (var arg in new[]
@@ -227,16 +264,15 @@ public sealed class RedisCluster : IAsyncDisposable
             process.BeginErrorReadLine();
             _process = process;
 
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!await PingAsync().ConfigureAwait(false))
-            {
-                if (process.HasExited || DateTime.UtcNow > deadline)
-                {
-                    throw new InvalidOperationException($"redis-server (cluster node) on port {Port} did not come up.");
-                }
+            return await RedisServer.AwaitOwnServerAsync(process, "redis-server (cluster node)", Port, PingAsync, ServerProcessIdAsync, KillAsync, () => string.Empty).ConfigureAwait(false);
+        }
 
-                await Task.Delay(50).ConfigureAwait(false);
-            }
+        /// <summary>The <c>process_id</c> the server on <see cref="Port"/> reports, or null when it does not answer.</summary>
+        private async Task<int?> ServerProcessIdAsync()
+        {
+            var (code, text) = await RunAsync("redis-cli", ["-p", Port.ToString(CultureInfo.InvariantCulture), "INFO", "server"]).ConfigureAwait(false);
+            var match = System.Text.RegularExpressions.Regex.Match(text, @"(?m)^process_id:(\d+)\r?$");
+            return code == 0 && match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : null;
         }
 
         public async Task KillAsync()

@@ -19,13 +19,16 @@ internal sealed partial class ApiKeyRegistry
     {
         // Validation on start reports a bad list; here a bad list simply accepts no key.
         _entries = TryParse(options.Value.ApiKeys, out var entries, out _)
-            && TryParse(options.Value.AdminApiKeys, out var admins, out _, AdminVariable)
+            && TryParse(options.Value.AdminApiKeys, out var admins, out _, AdminSetting)
             ? Merge(entries, admins)
             : [];
     }
 
-    /// <summary>The variable holding operator keys.</summary>
-    public const string AdminVariable = "ADMIN_API_KEYS";
+    /// <summary>The setting holding operator keys, as messages name it.</summary>
+    public static readonly string AdminSetting = HokusaiAuthenticationOptionsValidator.Name(nameof(HokusaiAuthenticationOptions.AdminApiKeys));
+
+    /// <summary>The setting holding tenant keys, as messages name it.</summary>
+    public static readonly string KeysSetting = HokusaiAuthenticationOptionsValidator.Name(nameof(HokusaiAuthenticationOptions.ApiKeys));
 
     /// <summary>Whether <paramref name="identity"/> is the identity of a configured key.</summary>
     public bool IsKeyIdentity(string identity) => _entries.Any(e => string.Equals(e.Identity, identity, StringComparison.Ordinal));
@@ -78,9 +81,10 @@ internal sealed partial class ApiKeyRegistry
         return found;
     }
 
-    /// <summary>Parses <c>VALID_API_KEYS</c> entries (<c>key</c> or <c>name:key</c>); the error names the variable, never a key.</summary>
-    public static bool TryParse(IEnumerable<string> values, out Entry[] entries, out string? error, string variable = "VALID_API_KEYS")
+    /// <summary>Parses <c>VALID_API_KEYS</c> entries (<c>key</c> or <c>name:key</c>); the error names the setting, never a key.</summary>
+    public static bool TryParse(IEnumerable<string> values, out Entry[] entries, out string? error, string? variable = null)
     {
+        variable ??= KeysSetting;
         var list = new List<Entry>();
         var position = 0;
         foreach (var raw in values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)))

@@ -2,8 +2,8 @@ namespace Hokusai.Contracts.AspNetCore;
 
 /// <summary>
 /// Credentials accepted by the API. <c>AddHokusaiApi</c> binds them from the configuration section
-/// <see cref="SectionName"/> and then from the original service's environment variables, which win:
-/// <c>VALID_API_KEYS</c>, <c>JWT_SECRET</c>, <c>JWT_ISSUER</c>, <c>JWT_AUDIENCE</c>, <c>JWT_AUTHORITY</c>.
+/// <see cref="SectionName"/>; <c>AddHokusaiEnvironmentVariables</c> maps the original service's variables
+/// onto it (<c>VALID_API_KEYS</c>, <c>JWT_SECRET</c>, <c>JWT_ISSUER</c>, <c>JWT_AUDIENCE</c>, <c>JWT_AUTHORITY</c>, …).
 /// At least one of API keys, a JWT secret or a JWT authority must be set.
 /// </summary>
 public sealed class HokusaiAuthenticationOptions
@@ -36,9 +36,6 @@ public sealed class HokusaiAuthenticationOptions
     /// <c>sub</c> as owner, so it still sees the jobs it created under that name. Off by default.
     /// </summary>
     public bool LegacyJwtOwners { get; set; }
-
-    /// <summary>The raw <c>JWT_LEGACY_OWNERS</c> value, when set, so a typo stops start-up instead of meaning false.</summary>
-    internal string? LegacyJwtOwnersSetting { get; set; }
 
     /// <summary>HS256 signing secret of JWTs (<c>JWT_SECRET</c>), at least 32 bytes. Never logged.</summary>
     public string? JwtSecret { get; set; }

@@ -3,11 +3,12 @@ using System.Globalization;
 using System.Numerics;
 using System.Reflection;
 using Hokusai.Contracts.AspNetCore.Health;
-using Hokusai.Contracts.Diagnostics;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -72,40 +73,37 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
             ? null
             : HokusaiAuthenticationDefaults.AdminPolicy;
 
-    internal static Ok<LivenessResponse> Live(HttpContext context)
+    internal static Ok<LivenessResponse> Live(HttpContext context, [FromServices] TimeProvider? time)
     {
         NoStore(context);
-        var time = context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
-        return TypedResults.Ok(new LivenessResponse("ok", time.GetUtcNow()));
+        return TypedResults.Ok(new LivenessResponse("ok", (time ?? TimeProvider.System).GetUtcNow()));
     }
 
-    internal static async Task<JsonHttpResult<ReadinessResponse>> ReadyAsync(HttpContext context)
+    internal static async Task<JsonHttpResult<ReadinessResponse>> ReadyAsync(HttpContext context, [FromServices] HealthCheckService? health)
     {
         NoStore(context);
-        var health = HealthService(context);
-        var report = await health.CheckHealthAsync(IsReadinessCheck, context.RequestAborted);
+        var report = await Required(health).CheckHealthAsync(IsReadinessCheck, context.RequestAborted);
         var ready = report.Status != HealthStatus.Unhealthy;
         return TypedResults.Json(
             new ReadinessResponse(ready ? "ready" : "not_ready", ToEntries(report)),
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    internal static async Task<JsonHttpResult<DetailedResponse>> DetailedAsync(HttpContext context)
+    internal static async Task<JsonHttpResult<DetailedResponse>> DetailedAsync(HttpContext context, [AsParameters] DetailedHealthSources sources)
     {
         NoStore(context);
-        var services = context.RequestServices;
-        var health = HealthService(context);
-        var configuration = services.GetRequiredService<IConfiguration>();
+        var health = Required(sources.Health);
         var ct = context.RequestAborted;
-        var options = services.GetService<IOptions<HokusaiHealthEndpointOptions>>()?.Value ?? new HokusaiHealthEndpointOptions();
-        var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        var options = sources.Options?.Value ?? new HokusaiHealthEndpointOptions();
+        var time = sources.Time ?? TimeProvider.System;
         var warnings = new List<string>();
 
         var reportTask = health.CheckHealthAsync(IsReadinessCheck, ct);
-        var chainTask = ChainReportAsync(services, options, warnings, ct);
-        var queueTask = QueueReportAsync(services, time, ct);
-        var jobsTask = JobsReportAsync(services, time, ct);
-        var webhooksTask = WebhooksReportAsync(services, time, ct);
+        var chainTask = ChainReportAsync(sources, options, warnings, ct);
+        var queueTask = QueueReportAsync(sources.Queue, time, ct);
+        var jobsTask = JobsReportAsync(sources.Store, time, ct);
+        var webhooksTask = WebhooksReportAsync(sources.Outbox, time, ct);
+        var signersTask = SignersReportAsync(sources.Signers, ct);
         var report = await reportTask;
         var ready = report.Status != HealthStatus.Unhealthy;
 
@@ -116,23 +114,38 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
             Version = AppVersion,
             UptimeSeconds = Math.Round((time.GetUtcNow() - ProcessStart).TotalSeconds, 1),
             Memory = Memory(),
-            Configuration = ConfigurationStatus(configuration, options.ReportedSettings, options.SettingAliases),
+            Configuration = ConfigurationStatus(sources.Configuration, options.ReportedSettings, options.SettingAliases),
             Chain = await chainTask,
             Queue = await queueTask,
             Jobs = await jobsTask,
             Webhooks = await webhooksTask,
-            RegistryMirror = services.GetService<Hokusai.Contracts.Mirror.RegistryMirror>() is { } mirror
+            RegistryMirror = sources.Mirror is { } mirror
                 ? new RegistryMirrorReport(mirror.IsCaughtUp, mirror.Cursor, mirror.LagBlocks)
                 : null,
+            Signers = await signersTask,
             Warnings = warnings,
             Checks = ToEntries(report),
         };
         return TypedResults.Json(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static HealthCheckService HealthService(HttpContext context) =>
-        context.RequestServices.GetService<HealthCheckService>()
-        ?? throw new InvalidOperationException("Health checks are not registered: call services.AddHealthChecks().AddHokusaiContracts().");
+    private static HealthCheckService Required(HealthCheckService? health) =>
+        health ?? throw new InvalidOperationException("Health checks are not registered: call services.AddHealthChecks().AddHokusaiContracts().");
+
+    /// <summary>Each key of the signer pool (null in a host without the job engine).</summary>
+    private static async Task<IReadOnlyList<SignerReport>?> SignersReportAsync(ISignerPoolStatus? pool, CancellationToken ct) =>
+        pool is not null
+            ? (await pool.GetSignersAsync(ct)).Select(s => new SignerReport(
+                s.Index,
+                s.Address,
+                s.Owner,
+                s.OwnedHere,
+                s.BalanceWei?.ToString(CultureInfo.InvariantCulture),
+                s.HasDeployerRole,
+                s.InFlight,
+                s.NextNonce?.ToString(CultureInfo.InvariantCulture),
+                s.Error)).ToList()
+            : null;
 
     internal static bool IsReadinessCheck(HealthCheckRegistration registration) =>
         registration.Tags.Contains(HokusaiHealthCheckOptions.ReadyTag);
@@ -143,7 +156,7 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
             e => new CheckEntry(
                 StatusName(e.Value.Status),
                 Math.Round(e.Value.Duration.TotalMilliseconds, 1),
-                e.Value.Description ?? (e.Value.Exception is { } ex ? CachedProbe<object>.Describe(ex) : null)),
+                e.Value.Description ?? (e.Value.Exception is { } ex ? HealthProbes.Describe(ex) : null)),
             StringComparer.Ordinal);
 
     internal static string StatusName(HealthStatus status) => status switch
@@ -165,23 +178,21 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
     private static bool HasValue(IConfigurationSection section) =>
         !string.IsNullOrWhiteSpace(section.Value) || section.GetChildren().Any(c => HasValue(c));
 
-    private static async Task<ChainReport> ChainReportAsync(IServiceProvider services, HokusaiHealthEndpointOptions options, List<string> warnings, CancellationToken ct)
+    private static async Task<ChainReport> ChainReportAsync(DetailedHealthSources sources, HokusaiHealthEndpointOptions options, List<string> warnings, CancellationToken ct)
     {
-        var probes = services.GetService<HealthProbes>();
-        if (probes is null)
+        if (sources.Probes is not { } probes)
         {
             return new ChainReport { Error = "health checks not registered (AddHealthChecks().AddHokusaiContracts())" };
         }
 
-        var network = services.GetService<IOptions<HokusaiContractsOptions>>()?.Value.Chain.NetworkName;
-        var result = await probes.ChainStatus.GetAsync(ct);
+        var network = sources.Contracts?.Value.Chain.NetworkName;
+        var result = await probes.GetChainStatusAsync(ct);
         if (!result.Succeeded || result.Value is null)
         {
             return new ChainReport { NetworkName = network, Error = result.Error };
         }
 
         var s = result.Value;
-        ContractsTelemetry.ReportDeployerBalance(s.DeployerBalanceWei);
         var eth = WeiToEth(s.DeployerBalanceWei);
         var low = eth < options.DeployerBalanceWarningEth;
         if (low)
@@ -213,9 +224,9 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         };
     }
 
-    private static async Task<QueueReport> QueueReportAsync(IServiceProvider services, TimeProvider time, CancellationToken ct)
+    private static async Task<QueueReport> QueueReportAsync(IDeploymentQueue? queue, TimeProvider time, CancellationToken ct)
     {
-        if (services.GetService<IDeploymentQueue>() is not { } queue)
+        if (queue is null)
         {
             return new QueueReport(null, null, "no deployment queue registered");
         }
@@ -223,18 +234,17 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         try
         {
             var depth = await queue.GetDepthAsync(ct).AsTask().WaitAsync(StoreTimeout, time, ct);
-            ContractsTelemetry.ReportQueueDepth(depth);
             return new QueueReport(depth, queue.IsDurable, null);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            return new QueueReport(null, queue.IsDurable, ex is TimeoutException ? "timed out" : CachedProbe<object>.Describe(ex));
+            return new QueueReport(null, queue.IsDurable, ex is TimeoutException ? "timed out" : HealthProbes.Describe(ex));
         }
     }
 
-    private static async Task<WebhooksReport> WebhooksReportAsync(IServiceProvider services, TimeProvider time, CancellationToken ct)
+    private static async Task<WebhooksReport> WebhooksReportAsync(Webhooks.IWebhookOutbox? outbox, TimeProvider time, CancellationToken ct)
     {
-        if (services.GetService<Webhooks.IWebhookOutbox>() is not { } outbox)
+        if (outbox is null)
         {
             return new WebhooksReport(null, null, "no webhook outbox registered");
         }
@@ -247,13 +257,13 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            return new WebhooksReport(null, null, ex is TimeoutException ? "timed out" : CachedProbe<object>.Describe(ex));
+            return new WebhooksReport(null, null, ex is TimeoutException ? "timed out" : HealthProbes.Describe(ex));
         }
     }
 
-    private static async Task<JobsReport> JobsReportAsync(IServiceProvider services, TimeProvider time, CancellationToken ct)
+    private static async Task<JobsReport> JobsReportAsync(IDeploymentStore? store, TimeProvider time, CancellationToken ct)
     {
-        if (services.GetService<IDeploymentStore>() is not { } store)
+        if (store is null)
         {
             return new JobsReport(null, "no deployment store registered");
         }
@@ -269,7 +279,7 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            return new JobsReport(null, ex is TimeoutException ? "timed out" : CachedProbe<object>.Describe(ex));
+            return new JobsReport(null, ex is TimeoutException ? "timed out" : HealthProbes.Describe(ex));
         }
     }
 
@@ -302,3 +312,20 @@ public static class HokusaiHealthEndpointRouteBuilderExtensions
             .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 }
+
+/// <summary>
+/// What <c>/health/detailed</c> reads, composed from the container per request (each one optional: a host without a
+/// queue or a mirror gets a report saying so rather than a failure).
+/// </summary>
+internal readonly record struct DetailedHealthSources(
+    [FromServices] IConfiguration Configuration,
+    [FromServices] HealthCheckService? Health,
+    [FromServices] TimeProvider? Time,
+    [FromServices] IOptions<HokusaiHealthEndpointOptions>? Options,
+    [FromServices] IOptions<HokusaiContractsOptions>? Contracts,
+    [FromServices] HealthProbes? Probes,
+    [FromServices] IDeploymentQueue? Queue,
+    [FromServices] IDeploymentStore? Store,
+    [FromServices] Webhooks.IWebhookOutbox? Outbox,
+    [FromServices] Hokusai.Contracts.Mirror.RegistryMirror? Mirror,
+    [FromServices] ISignerPoolStatus? Signers);

@@ -28,6 +28,7 @@ internal sealed record DetailedResponse
     public required JobsReport Jobs { get; init; }
     public required WebhooksReport Webhooks { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RegistryMirrorReport? RegistryMirror { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<SignerReport>? Signers { get; init; }
     public required IReadOnlyList<string> Warnings { get; init; }
     public required IReadOnlyDictionary<string, CheckEntry> Checks { get; init; }
 }
@@ -68,3 +69,15 @@ internal sealed record RegistryMirrorReport(
     bool CaughtUp,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ulong? Cursor,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ulong? LagBlocks);
+
+/// <summary>One key of the signer pool: address, owner replica, balance, jobs in flight here and next nonce here.</summary>
+internal sealed record SignerReport(
+    int Index,
+    string Address,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Owner,
+    bool OwnedHere,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? BalanceWei,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? HasDeployerRole,
+    int InFlight,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? NextNonce,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);

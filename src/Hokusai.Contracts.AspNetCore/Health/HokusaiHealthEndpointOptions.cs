@@ -26,27 +26,15 @@ public sealed class HokusaiHealthEndpointOptions
     public IList<string> ReportedSettings { get; } =
     [
         "RPC_URL", "RPC_URLS", "CHAIN_ID", "NETWORK_NAME", "MODEL_REGISTRY_ADDRESS", "TOKEN_MANAGER_ADDRESS",
-        "DEPLOYER_PRIVATE_KEY", "REDIS_URL", "VALID_API_KEYS", "ADMIN_API_KEYS", "JWT_SECRET", "CONFIRMATION_BLOCKS",
+        "DEPLOYER_PRIVATE_KEY", "DEPLOYER_PRIVATE_KEYS", "REDIS_URL", "VALID_API_KEYS", "ADMIN_API_KEYS", "JWT_SECRET", "CONFIRMATION_BLOCKS",
         "LOG_LEVEL", "PORT", "METRICS_PORT", "TRUSTED_PROXIES", "OTEL_EXPORTER_OTLP_ENDPOINT",
     ];
 
     /// <summary>
     /// Configuration keys (or sections) that also count as a reported setting being <c>set</c>: the
     /// variables are one way in, and a host (such as the embedded dev-chain default) can fill the bound
-    /// keys directly.
+    /// keys directly. Filled from <see cref="HokusaiEnvironmentVariables.All"/>.
     /// </summary>
-    public IDictionary<string, string[]> SettingAliases { get; } = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["RPC_URL"] = [HokusaiContractsOptions.SectionName + ":Chain:RpcUrls"],
-        ["RPC_URLS"] = [HokusaiContractsOptions.SectionName + ":Chain:RpcUrls"],
-        ["CHAIN_ID"] = [HokusaiContractsOptions.SectionName + ":Chain:ChainId"],
-        ["NETWORK_NAME"] = [HokusaiContractsOptions.SectionName + ":Chain:NetworkName"],
-        ["MODEL_REGISTRY_ADDRESS"] = [HokusaiContractsOptions.SectionName + ":Chain:ModelRegistryAddress"],
-        ["TOKEN_MANAGER_ADDRESS"] = [HokusaiContractsOptions.SectionName + ":Chain:TokenManagerAddress"],
-        ["DEPLOYER_PRIVATE_KEY"] = [HokusaiContractsOptions.SectionName + ":Chain:DeployerPrivateKey"],
-        ["CONFIRMATION_BLOCKS"] = [HokusaiContractsOptions.SectionName + ":Chain:ConfirmationBlocks"],
-        ["VALID_API_KEYS"] = [HokusaiAuthenticationOptions.SectionName + ":ApiKeys"],
-        ["ADMIN_API_KEYS"] = [HokusaiAuthenticationOptions.SectionName + ":AdminApiKeys"],
-        ["JWT_SECRET"] = [HokusaiAuthenticationOptions.SectionName + ":JwtSecret"],
-    };
+    public IDictionary<string, string[]> SettingAliases { get; } =
+        HokusaiEnvironmentVariables.All.ToDictionary(v => v.Name, v => new[] { v.Key }, StringComparer.OrdinalIgnoreCase);
 }

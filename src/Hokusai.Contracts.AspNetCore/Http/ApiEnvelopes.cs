@@ -48,9 +48,6 @@ internal sealed class ApiError
     public bool Retryable { get; init; }
 }
 
-/// <summary>One validation failure.</summary>
-internal sealed record FieldError(string Field, string Message);
-
 /// <summary><c>details</c> of a validation error.</summary>
 internal sealed record ValidationDetails(IReadOnlyList<FieldError> Fields);
 
@@ -195,10 +192,22 @@ internal sealed class DeploymentMetadataBody
 /// <summary>Serializer settings of every envelope: camelCase, ISO-8601 UTC timestamps with milliseconds.</summary>
 internal static class ApiJson
 {
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    /// <summary>
+    /// Read-only, with its resolver in place, before any request sees it: <c>TypedResults.Json</c> sets a missing
+    /// resolver on options that are still writable, and two first requests racing to do that failed one of them
+    /// (500) under load.
+    /// </summary>
+    public static JsonSerializerOptions Options { get; } = Create();
+
+    internal static JsonSerializerOptions Create()
     {
-        Converters = { new UtcTimestampConverter() },
-    };
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            Converters = { new UtcTimestampConverter() },
+        };
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
 
     /// <summary>Writes <c>2026-01-02T03:04:05.123Z</c>, the format of JavaScript's <c>toISOString()</c> the original clients parse.</summary>
     private sealed class UtcTimestampConverter : JsonConverter<DateTime>

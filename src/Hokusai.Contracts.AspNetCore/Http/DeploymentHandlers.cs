@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +25,7 @@ internal static class DeploymentHandlers
     public const int DefaultLimit = 20;
     public const int MaxLimit = 100;
 
-    public static async Task<IResult> CreateAsync(
+    public static async Task<Results<JsonHttpResult<ApiSuccess<DeploymentAcceptedData>>, JsonHttpResult<ApiFailure>>> CreateAsync(
         HttpContext context,
         IDeploymentService service,
         IOptions<HokusaiContractsOptions> options,
@@ -55,7 +56,7 @@ internal static class DeploymentHandlers
             var callbackUrl = CallbackUrlValidator.Read(
                 document.RootElement,
                 allowHttpToLoopback: environment.IsDevelopment(),
-                callerHasSecret: () => options.Value.Webhooks.ParseSecrets().ContainsKey(CallerIdentity.GetOwner(context.User)),
+                callerHasSecret: () => options.Value.Webhooks.HasSecret(CallerIdentity.GetOwner(context.User)),
                 callbackErrors);
             if (callbackErrors.Count > 0)
             {
@@ -95,8 +96,7 @@ internal static class DeploymentHandlers
         switch (result.Outcome)
         {
             case SubmitOutcome.Accepted or SubmitOutcome.Replayed when result.Job is { } job:
-                var statusUrl = links.GetPathByName(context, StatusName, new { id = job.Id })!;
-                var cancelUrl = links.GetPathByName(context, CancelName, new { id = job.Id })!;
+                var (statusUrl, cancelUrl) = JobLinks(context, links, job.Id);
                 context.Response.Headers.Location = statusUrl;
                 var replayed = result.Outcome == SubmitOutcome.Replayed;
                 if (replayed)
@@ -109,7 +109,7 @@ internal static class DeploymentHandlers
                     new DeploymentAcceptedData(
                         job.Id,
                         job.Status.ToWireValue(),
-                        options.Value.Jobs.EstimatedCompletionSeconds,
+                        EstimateSeconds(service),
                         replayed
                             ? "Deployment request already accepted with this Idempotency-Key; returning the existing job."
                             : "Deployment request accepted; poll the status link for progress.",
@@ -146,11 +146,10 @@ internal static class DeploymentHandlers
         }
     }
 
-    public static async Task<IResult> GetStatusAsync(
+    public static async Task<Results<JsonHttpResult<ApiSuccess<DeploymentStatusData>>, JsonHttpResult<ApiFailure>>> GetStatusAsync(
         string id,
         HttpContext context,
         IDeploymentService service,
-        IOptions<HokusaiContractsOptions> options,
         CancellationToken cancellationToken)
     {
         if (!TryParseId(id, out var jobId))
@@ -159,12 +158,15 @@ internal static class DeploymentHandlers
         }
 
         var job = await service.GetAsync(CallerIdentity.GetOwner(context.User), jobId, cancellationToken);
-        return job is null
-            ? ApiResults.NotFound(context, jobId)
-            : ApiResults.Success(context, DeploymentMapping.ToStatusData(job, options.Value.Jobs.EstimatedCompletionSeconds));
+        if (job is null)
+        {
+            return ApiResults.NotFound(context, jobId);
+        }
+
+        return ApiResults.Success(context, DeploymentMapping.ToStatusData(job, EstimateSeconds(service)));
     }
 
-    public static IResult RedirectToStatus(string id, HttpContext context, LinkGenerator links)
+    public static Results<RedirectHttpResult, JsonHttpResult<ApiFailure>> RedirectToStatus(string id, HttpContext context, LinkGenerator links)
     {
         if (!TryParseId(id, out var jobId))
         {
@@ -175,7 +177,7 @@ internal static class DeploymentHandlers
         return TypedResults.Redirect(links.GetPathByName(context, StatusName, new { id = jobId })!, permanent: true);
     }
 
-    public static async Task<IResult> ListAsync(
+    public static async Task<Results<JsonHttpResult<ApiSuccess<DeploymentListData>>, JsonHttpResult<ApiFailure>>> ListAsync(
         HttpContext context,
         IDeploymentService service,
         [FromQuery] string? status,
@@ -198,7 +200,7 @@ internal static class DeploymentHandlers
             }
         }
 
-        if (!string.IsNullOrEmpty(modelId) && !DeploymentRequestValidator.ModelIdPattern().IsMatch(modelId))
+        if (!string.IsNullOrEmpty(modelId) && !DeploymentRequestValidator.IsValidModelId(modelId))
         {
             errors.Add(new FieldError("modelId", "modelId must be 1-64 characters of letters, digits, '_' or '-'."));
         }
@@ -224,7 +226,7 @@ internal static class DeploymentHandlers
         return ApiResults.Success(context, new DeploymentListData(deployments, pagination));
     }
 
-    public static async Task<IResult> CancelAsync(
+    public static async Task<Results<JsonHttpResult<ApiSuccess<DeploymentStatusData>>, JsonHttpResult<ApiFailure>>> CancelAsync(
         string id,
         HttpContext context,
         IDeploymentService service,
@@ -240,7 +242,7 @@ internal static class DeploymentHandlers
         return result switch
         {
             { Outcome: CancelOutcome.Cancelled, Job: { } job } =>
-                ApiResults.Success(context, DeploymentMapping.ToStatusData(job, options.Value.Jobs.EstimatedCompletionSeconds)),
+                (Results<JsonHttpResult<ApiSuccess<DeploymentStatusData>>, JsonHttpResult<ApiFailure>>)ApiResults.Success(context, DeploymentMapping.ToStatusData(job, options.Value.Jobs.EstimatedCompletionSeconds)),
             { Outcome: CancelOutcome.NotCancellable } =>
                 ApiResults.Error(context, StatusCodes.Status409Conflict, ErrorCodes.DeploymentNotCancellable,
                     "The deployment is no longer pending and cannot be cancelled.",
@@ -248,6 +250,31 @@ internal static class DeploymentHandlers
             _ => ApiResults.NotFound(context, jobId),
         };
     }
+
+    /// <summary>
+    /// The status and cancel URLs of a new job, absolute on the request's scheme and host (behind a proxy, as the
+    /// forwarded headers set them) so a client follows them as given. The create route is the group's root and the others sit right under
+    /// it, so when the matched route has no parameters and URLs are not rewritten (lower case, trailing slash) the
+    /// paths are the request's base and route text plus the id: what the link generator answers, without binding
+    /// route values twice on every accepted request.
+    /// </summary>
+    internal static (string Status, string Cancel) JobLinks(HttpContext context, LinkGenerator links, Guid id)
+    {
+        if (context.GetEndpoint() is RouteEndpoint { RoutePattern: { Parameters.Count: 0, RawText: { } raw } }
+            && context.RequestServices.GetService<IOptions<RouteOptions>>()?.Value is { LowercaseUrls: false, AppendTrailingSlash: false })
+        {
+            var request = context.Request;
+            var root = string.Concat(request.Scheme, "://", request.Host.Value, request.PathBase.Value, raw.StartsWith('/') ? raw.TrimEnd('/') : "/" + raw.TrimEnd('/'));
+            var idText = id.ToString("D");
+            return (string.Concat(root, "/", idText, "/status"), string.Concat(root, "/", idText, "/cancel"));
+        }
+
+        return (links.GetUriByName(context, StatusName, new { id })!, links.GetUriByName(context, CancelName, new { id })!);
+    }
+
+    /// <summary>The wire's <c>estimatedCompletionTime</c>: the service's estimate in whole seconds, rounded up, at least 1.</summary>
+    private static int EstimateSeconds(IDeploymentService service) =>
+        (int)Math.Clamp(Math.Ceiling(service.EstimatedDuration.TotalSeconds), 1, int.MaxValue);
 
     private static bool TryParseId(string id, out Guid jobId) =>
         Guid.TryParseExact(id, "D", out jobId);

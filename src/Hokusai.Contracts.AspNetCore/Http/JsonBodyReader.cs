@@ -12,7 +12,7 @@ internal static class JsonBodyReader
     /// <summary>Largest accepted body: a valid request is well under 4 KiB.</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
-    public static async Task<(JsonDocument? Document, IResult? Error)> ReadAsync(HttpContext context, CancellationToken cancellationToken)
+    public static async Task<(JsonDocument? Document, JsonHttpResult<ApiFailure>? Error)> ReadAsync(HttpContext context, CancellationToken cancellationToken)
     {
         if (!IsJson(context.Request.ContentType))
         {

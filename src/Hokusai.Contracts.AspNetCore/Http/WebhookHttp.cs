@@ -186,7 +186,7 @@ internal static class CallbackUrlValidator
         }
 
         // Not GetString(): a lone surrogate escape or invalid UTF-8 makes it throw, and that is the caller's error.
-        if (DeploymentRequestValidator.SafeString(value, "callbackUrl", errors)?.Trim() is not { } url)
+        if (JsonStrings.SafeString(value, "callbackUrl", errors)?.Trim() is not { } url)
         {
             return null;
         }

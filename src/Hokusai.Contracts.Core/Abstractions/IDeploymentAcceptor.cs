@@ -1,4 +1,4 @@
-namespace Hokusai.Contracts;
+namespace Hokusai.Contracts.Backends;
 
 /// <summary>
 /// Accepts a new job in one step: the owner's idempotency key, the model's claim, the on-chain answer, the

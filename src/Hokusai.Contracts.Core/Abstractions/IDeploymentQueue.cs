@@ -1,4 +1,4 @@
-namespace Hokusai.Contracts;
+namespace Hokusai.Contracts.Backends;
 
 /// <summary>
 /// Hands job ids to workers. Delivery is at least once: an item is redelivered until acknowledged,

@@ -20,6 +20,12 @@ public interface IDeploymentService
 
     /// <summary>Cancels the owner's job while it is still pending.</summary>
     Task<CancelResult> CancelAsync(string owner, Guid id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How long a deployment accepted now is expected to take until it completes: the median of the jobs this
+    /// process completed last, or <see cref="JobEngineOptions.EstimatedCompletionSeconds"/> before the first.
+    /// </summary>
+    TimeSpan EstimatedDuration { get; }
 }
 
 /// <summary>What the API hands to <see cref="IDeploymentService.SubmitAsync"/>.</summary>

@@ -1,4 +1,4 @@
-namespace Hokusai.Contracts;
+namespace Hokusai.Contracts.Backends;
 
 /// <summary>
 /// Where the registry mirror keeps what it read from the chain: model id → token, and the cursor (the last block

@@ -1,6 +1,6 @@
 using System.Threading.RateLimiting;
 
-namespace Hokusai.Contracts;
+namespace Hokusai.Contracts.Backends;
 
 /// <summary>
 /// Supplies the general per-caller (or per-IP) request limiter used on every route. The default is an

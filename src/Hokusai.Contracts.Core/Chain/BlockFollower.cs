@@ -1,6 +1,10 @@
 using System.Collections.Concurrent;
+using System.Buffers;
 using System.Globalization;
+using System.Net.WebSockets;
 using System.Numerics;
+using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Nethereum.Hex.HexTypes;
 using Nethereum.RPC.Eth.DTOs;
@@ -17,13 +21,30 @@ namespace Hokusai.Contracts.Chain;
 /// pending counts, which drive the in-flight window and nonce-gap repair. It only polls while something
 /// is watched or in flight. A failing poll opens the circuit (<see cref="Available"/> false); polls keep
 /// probing every <see cref="OutagePollInterval"/> at most, and the first one that succeeds closes it.
+/// With <c>RPC_WS_URL</c> the head is pushed by an <c>eth_subscribe("newHeads")</c> socket instead of polled: each
+/// pushed head triggers the same batch, and the head is only read over HTTP every <see cref="SocketSafetyInterval"/>;
+/// when the socket drops the follower polls again and the socket reconnects in the background.
+/// Head subscribers (the registry mirror, block-based replacement) hear every new head from here, so a process has
+/// one head source.
 /// </summary>
 internal sealed partial class BlockFollower : IDisposable
 {
     internal static readonly TimeSpan OutagePollInterval = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How long a gap whose bytes are known is left to the broadcast already under way before the follower re-sends
+    /// them: in a busy pipeline the node has not yet received the newest nonce at almost every poll, and re-sending
+    /// then only doubles <c>eth_sendRawTransaction</c> calls. A gap that outlives it (a failed broadcast) is re-sent.
+    /// </summary>
+    internal static readonly TimeSpan KnownGapGrace = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How long a nonce gap without known bytes is left alone before it is filled with a self-transfer.</summary>
     internal static readonly TimeSpan UnknownGapGrace = TimeSpan.FromSeconds(15);
+
+    /// <summary>With the socket up, the head is still read over HTTP this often (a silent socket must not stall jobs).</summary>
+    internal static readonly TimeSpan SocketSafetyInterval = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(5);
 
     private const int MaxBlocksPerBatch = 16;
 
@@ -41,8 +62,12 @@ internal sealed partial class BlockFollower : IDisposable
     private ulong _head;
     private string? _headHash;
     private bool? _blockReceipts;
-    private (BigInteger Nonce, DateTimeOffset Since)? _unknownGap;
     private int _available = 1;
+    private readonly List<HeadSubscription> _subscribers = [];
+    private readonly Uri? _socketUrl;
+    private Task? _socketLoop;
+    private int _socketConnected;
+    private PushedHead? _pushed;
 
     internal BlockFollower(RpcEndpointPool pool, ChainOptions options, ILogger logger, TimeProvider time)
     {
@@ -50,6 +75,54 @@ internal sealed partial class BlockFollower : IDisposable
         _options = options;
         _logger = logger;
         _time = time;
+        _socketUrl = string.IsNullOrWhiteSpace(options.RpcWsUrl) ? null : new Uri(options.RpcWsUrl.Trim());
+    }
+
+    /// <summary>True while the newHeads socket is subscribed (heads are pushed, not polled).</summary>
+    internal bool SocketConnected => Volatile.Read(ref _socketConnected) == 1;
+
+    /// <summary>Heads received over the socket (for tests and the benchmark's counts).</summary>
+    internal long SocketHeads;
+
+    /// <summary>Heads read over HTTP (<c>eth_getBlockByNumber</c>).</summary>
+    internal long HeadReads;
+
+    /// <summary>
+    /// True when <see cref="Head"/> is the chain's head now: the socket is up (every new block would have been
+    /// pushed) or it was read within two poll intervals.
+    /// </summary>
+    internal bool HeadIsCurrent => Head is { } head && (SocketConnected || _time.GetUtcNow() - head.At <= _options.ReceiptPollInterval * 2);
+
+    /// <summary>Calls <paramref name="onHead"/> with every new head; see <see cref="IFollowedChain.SubscribeHeads"/>.</summary>
+    internal IDisposable SubscribeHeads(Action<ulong> onHead, TimeSpan idleInterval)
+    {
+        var subscription = new HeadSubscription(this, onHead, idleInterval);
+        lock (_lock)
+        {
+            _subscribers.Add(subscription);
+        }
+
+        Wake();
+        return subscription;
+    }
+
+    /// <summary>Completes once the followed head reaches <paramref name="block"/>.</summary>
+    internal async Task WaitForHeadAsync(ulong block, CancellationToken cancellationToken)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = SubscribeHeads(head =>
+        {
+            if (head >= block)
+            {
+                reached.TrySetResult();
+            }
+        }, _options.ReceiptPollInterval);
+        if (Head is { } head && head.Number >= block)
+        {
+            return;
+        }
+
+        await reached.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>False while polls fail (the RPC is unreachable).</summary>
@@ -148,6 +221,10 @@ internal sealed partial class BlockFollower : IDisposable
         lock (_lock)
         {
             _loop ??= Task.Run(() => RunAsync(_stop.Token));
+            if (_socketUrl is not null)
+            {
+                _socketLoop ??= Task.Run(() => RunSocketAsync(_socketUrl, _stop.Token));
+            }
         }
     }
 
@@ -160,12 +237,37 @@ internal sealed partial class BlockFollower : IDisposable
 
         lock (_lock)
         {
-            return _signers.Any(s => s.Nonces.HasInFlight);
+            return _subscribers.Count > 0 || _signers.Any(s => s.Nonces.HasInFlight);
         }
+    }
+
+    /// <summary>How long to wait for a wake before the next poll.</summary>
+    private TimeSpan NextInterval()
+    {
+        if (!Available)
+        {
+            return TimeSpan.FromTicks(Math.Min(_options.ReceiptPollInterval.Ticks, OutagePollInterval.Ticks));
+        }
+
+        bool busy;
+        bool gapWatched;
+        TimeSpan idle;
+        lock (_lock)
+        {
+            busy = !_watches.IsEmpty || _signers.Any(s => s.Nonces.HasInFlight);
+            gapWatched = _signers.Any(s => s.KnownGap is not null || s.UnknownGap is not null);
+            idle = _subscribers.Count == 0 ? _options.ReceiptPollInterval : _subscribers.Min(s => s.IdleInterval);
+        }
+
+        var interval = busy ? _options.ReceiptPollInterval : TimeSpan.FromTicks(Math.Max(idle.Ticks, _options.ReceiptPollInterval.Ticks));
+        // Pushed heads wake the loop; the timer is only the safety net against a silent socket. A watched nonce gap
+        // produces no heads (the node parks what follows it), so it is polled at the normal interval.
+        return SocketConnected && !gapWatched ? TimeSpan.FromTicks(Math.Max(interval.Ticks, SocketSafetyInterval.Ticks)) : interval;
     }
 
     private async Task RunAsync(CancellationToken stop)
     {
+        var readHead = true;
         while (!stop.IsCancellationRequested)
         {
             try
@@ -173,12 +275,13 @@ internal sealed partial class BlockFollower : IDisposable
                 if (!HasWork())
                 {
                     await _wake.WaitAsync(stop);
+                    readHead = true;
                     continue;
                 }
 
                 try
                 {
-                    await PollAsync(stop);
+                    await PollAsync(readHead, stop);
                     MarkAvailable();
                 }
                 catch (ChainException ex) when (ex.IsTransient)
@@ -186,9 +289,11 @@ internal sealed partial class BlockFollower : IDisposable
                     MarkUnavailable(ex.Message);
                 }
 
-                var interval = Available ? _options.ReceiptPollInterval : TimeSpan.FromTicks(Math.Min(_options.ReceiptPollInterval.Ticks, OutagePollInterval.Ticks));
-                // A wake (new watch) cuts the wait short, so a new transaction is looked at on the next poll.
-                await _wake.WaitAsync(interval, stop);
+                // A wake (new watch, pushed head) cuts the wait short, so it is looked at on the next poll. With the
+                // socket up, a wake needs no HTTP head read (the socket pushed it or the head did not move); the timer
+                // running out does read it, as the safety net.
+                var woken = await _wake.WaitAsync(NextInterval(), stop);
+                readHead = !woken || !SocketConnected || !Available;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -229,21 +334,39 @@ internal sealed partial class BlockFollower : IDisposable
         }
     }
 
-    private async Task PollAsync(CancellationToken cancellationToken)
+    private async Task PollAsync(bool readHead, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref Polls);
-        var block = await _pool.ExecuteAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(BlockParameter.CreateLatest()), cancellationToken);
-        if (block is null)
+        ulong head;
+        string? headHash;
+        BigInteger? baseFee;
+        var pushed = Interlocked.Exchange(ref _pushed, null);
+        if (!readHead && pushed is not null)
         {
-            return;
+            (head, headHash, baseFee) = (pushed.Number, pushed.Hash, pushed.BaseFee);
+        }
+        else if (!readHead && _headHash is not null)
+        {
+            // Woken by a new watch with the socket up: the head has not moved (a new one would have been pushed).
+            (head, headHash, baseFee) = (_head, _headHash, Head?.BaseFee);
+        }
+        else
+        {
+            Interlocked.Increment(ref HeadReads);
+            var block = await _pool.ExecuteAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(BlockParameter.CreateLatest()), cancellationToken);
+            if (block is null)
+            {
+                return;
+            }
+
+            (head, headHash, baseFee) = ((ulong)block.Number.Value, block.BlockHash, block.BaseFeePerGas?.Value);
         }
 
-        var head = (ulong)block.Number.Value;
         var previous = _head;
-        var advanced = head != _head || !string.Equals(block.BlockHash, _headHash, StringComparison.OrdinalIgnoreCase);
-        Head = (head, block.BaseFeePerGas?.Value, _time.GetUtcNow());
+        var advanced = head != _head || !string.Equals(headHash, _headHash, StringComparison.OrdinalIgnoreCase);
+        Head = (head, baseFee, _time.GetUtcNow());
         _head = head;
-        _headHash = block.BlockHash;
+        _headHash = headHash;
 
         var calls = new List<(string Method, JArray Params)>();
         var handlers = new List<Action<JToken?>>();
@@ -279,13 +402,14 @@ internal sealed partial class BlockFollower : IDisposable
         {
             // Every signer whenever the head moved (a reorganisation can take a mined nonce back), and
             // those with transactions in flight while a count is unknown or a gap is being watched.
-            signers = [.. _signers.Where(s => advanced || s.Nonces.HasInFlight)];
+            // Idle signers (nothing in flight, nothing watched) are skipped: a head subscriber alone costs one read.
+            signers = [.. _signers.Where(s => s.Nonces.HasInFlight || (advanced && !_watches.IsEmpty))];
         }
 
         foreach (var signer in signers)
         {
             signer.PendingCount = null;
-            if (advanced || signer.Nonces.Mined < 0 || _unknownGap is not null || !Available)
+            if (signer.Nonces.TakeRecount() || advanced || signer.Nonces.Mined < 0 || signer.UnknownGap is not null || signer.KnownGap is not null || !Available)
             {
                 BigInteger? latest = null;
                 calls.Add(("eth_getTransactionCount", new JArray(signer.Address, "latest")));
@@ -324,6 +448,176 @@ internal sealed partial class BlockFollower : IDisposable
         }
 
         Complete(head);
+        if (advanced)
+        {
+            NotifyHead(head);
+        }
+    }
+
+    private void NotifyHead(ulong head)
+    {
+        HeadSubscription[] subscribers;
+        lock (_lock)
+        {
+            subscribers = [.. _subscribers];
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            try
+            {
+                subscriber.OnHead(head);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogPollFailed(_logger, ex.GetType().Name, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Keeps an <c>eth_subscribe("newHeads")</c> socket open: each pushed head wakes the poll loop, which then fetches
+    /// that block's receipts without reading the head over HTTP. When the socket fails or drops the loop polls again
+    /// (it reads <see cref="SocketConnected"/>), and the socket reconnects after 0.5 s, doubling to 5 s.
+    /// </summary>
+    private async Task RunSocketAsync(Uri url, CancellationToken stop)
+    {
+        var delay = TimeSpan.FromMilliseconds(500);
+        var display = RpcEndpointPool.Display(url.ToString());
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var socket = new ClientWebSocket();
+                // Pings with a pong deadline: a peer that vanished without closing is noticed, not waited on forever.
+                socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(10);
+                socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(10);
+                using (var connect = CancellationTokenSource.CreateLinkedTokenSource(stop))
+                {
+                    connect.CancelAfter(_options.RpcTimeout);
+                    await socket.ConnectAsync(url, connect.Token);
+                    await socket.SendAsync("""{"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}"""u8.ToArray(), WebSocketMessageType.Text, true, connect.Token);
+                }
+
+                var buffer = new ArrayBufferWriter<byte>(4096);
+                var subscribed = false;
+                while (!stop.IsCancellationRequested && socket.State == WebSocketState.Open)
+                {
+                    if (!await ReceiveMessageAsync(socket, buffer, stop))
+                    {
+                        break;
+                    }
+
+                    if (!subscribed)
+                    {
+                        subscribed = ReadSubscriptionAnswer(buffer.WrittenSpan);
+                        if (!subscribed)
+                        {
+                            throw new WebSocketException("eth_subscribe(newHeads) was refused");
+                        }
+
+                        Volatile.Write(ref _socketConnected, 1);
+                        delay = TimeSpan.FromMilliseconds(500);
+                        LogSocketConnected(_logger, display);
+                        continue;
+                    }
+
+                    if (ReadPushedHead(buffer.WrittenSpan) is { } pushed)
+                    {
+                        Interlocked.Increment(ref SocketHeads);
+                        Volatile.Write(ref _pushed, pushed);
+                        if (_wake.CurrentCount == 0)
+                        {
+                            _wake.Release();
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (!stop.IsCancellationRequested)
+            {
+                // Whatever broke the socket (refused, dropped, a malformed message), the follower polls meanwhile.
+                if (SocketConnected)
+                {
+                    LogSocketLost(_logger, display, ex.Message);
+                }
+                else
+                {
+                    LogSocketUnavailable(_logger, display, ex.Message);
+                }
+            }
+            finally
+            {
+                if (Interlocked.Exchange(ref _socketConnected, 0) == 1 && _wake.CurrentCount == 0)
+                {
+                    // Back to polling at once, not after the safety interval.
+                    _wake.Release();
+                }
+            }
+
+            try
+            {
+                await Task.Delay(delay, _time, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxReconnectDelay.Ticks));
+        }
+    }
+
+    private static async Task<bool> ReceiveMessageAsync(ClientWebSocket socket, ArrayBufferWriter<byte> buffer, CancellationToken cancellationToken)
+    {
+        buffer.ResetWrittenCount();
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.GetMemory(4096), cancellationToken);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return false;
+            }
+
+            buffer.Advance(result.Count);
+            if (result.EndOfMessage)
+            {
+                return true;
+            }
+        }
+    }
+
+    private static bool ReadSubscriptionAnswer(ReadOnlySpan<byte> message)
+    {
+        using var document = JsonDocument.Parse(message.ToArray());
+        return document.RootElement.TryGetProperty("result", out var id) && id.ValueKind == JsonValueKind.String;
+    }
+
+    /// <summary>The head of an <c>eth_subscription</c> notification, or null for anything else.</summary>
+    internal static PushedHead? ReadPushedHead(ReadOnlySpan<byte> message)
+    {
+        var reader = new Utf8JsonReader(message);
+        if (!JsonDocument.TryParseValue(ref reader, out var document))
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            if (!document.RootElement.TryGetProperty("params", out var parameters)
+                || !parameters.TryGetProperty("result", out var block)
+                || !block.TryGetProperty("number", out var number) || number.GetString() is not { } hex)
+            {
+                return null;
+            }
+
+            var hash = block.TryGetProperty("hash", out var h) ? h.GetString() : null;
+            BigInteger? baseFee = block.TryGetProperty("baseFeePerGas", out var fee) && fee.GetString() is { } feeHex ? new HexBigInteger(feeHex).Value : null;
+            return new PushedHead((ulong)new HexBigInteger(hex).Value, hash, baseFee);
+        }
     }
 
     private void OnBlockReceipts(JToken? result)
@@ -438,13 +732,28 @@ internal sealed partial class BlockFollower : IDisposable
     {
         if (signer.Nonces.Gap(pendingCount) is not { } gap)
         {
-            _unknownGap = null;
+            signer.UnknownGap = null;
+            signer.KnownGap = null;
             return;
         }
 
+        var now = _time.GetUtcNow();
         if (gap.Raw is { } raw)
         {
-            _unknownGap = null;
+            signer.UnknownGap = null;
+            if (signer.KnownGap is not { } first || first.Nonce != gap.Nonce)
+            {
+                signer.KnownGap = (gap.Nonce, now);
+                return;
+            }
+
+            if (now - first.Since < KnownGapGrace)
+            {
+                return;
+            }
+
+            // Re-armed: a gap that stays is re-sent once per grace period, not on every poll.
+            signer.KnownGap = (gap.Nonce, now);
             try
             {
                 await _pool.ExecuteAsync("eth_sendRawTransaction", w => w.Eth.Transactions.SendRawTransaction.SendRequestAsync(raw), cancellationToken);
@@ -459,16 +768,16 @@ internal sealed partial class BlockFollower : IDisposable
             return;
         }
 
-        var now = _time.GetUtcNow();
-        if (_unknownGap is not { } seen || seen.Nonce != gap.Nonce)
+        signer.KnownGap = null;
+        if (signer.UnknownGap is not { } seen || seen.Nonce != gap.Nonce)
         {
-            _unknownGap = (gap.Nonce, now);
+            signer.UnknownGap = (gap.Nonce, now);
             return;
         }
 
         if (now - seen.Since >= UnknownGapGrace)
         {
-            _unknownGap = null;
+            signer.UnknownGap = null;
             LogGapFilled(_logger, signer.Address, (ulong)gap.Nonce);
             await signer.FillGap(gap.Nonce, cancellationToken);
         }
@@ -506,12 +815,39 @@ internal sealed partial class BlockFollower : IDisposable
         }
     }
 
+    /// <summary>A head pushed over the socket.</summary>
+    internal sealed record PushedHead(ulong Number, string? Hash, BigInteger? BaseFee);
+
+    private sealed class HeadSubscription(BlockFollower follower, Action<ulong> onHead, TimeSpan idleInterval) : IDisposable
+    {
+        public Action<ulong> OnHead { get; } = onHead;
+
+        public TimeSpan IdleInterval { get; } = idleInterval;
+
+        public void Dispose()
+        {
+            lock (follower._lock)
+            {
+                follower._subscribers.Remove(this);
+            }
+        }
+    }
+
     private sealed class Signer(string address, NonceManager nonces, Func<BigInteger, CancellationToken, Task> fillGap)
     {
         public string Address { get; } = address;
         public NonceManager Nonces { get; } = nonces;
         public Func<BigInteger, CancellationToken, Task> FillGap { get; } = fillGap;
         public BigInteger? PendingCount { get; set; }
+
+        /// <summary>
+        /// A missing nonce with no known bytes and since when it is missing, per signer: with several keys on one
+        /// follower, one key's healthy poll must not reset another key's grace before its gap is filled.
+        /// </summary>
+        public (BigInteger Nonce, DateTimeOffset Since)? UnknownGap { get; set; }
+
+        /// <summary>A gap whose bytes are known, and since when: re-sent once per grace period.</summary>
+        public (BigInteger Nonce, DateTimeOffset Since)? KnownGap { get; set; }
     }
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "RPC unreachable ({Reason}); the signer pipeline pauses until it answers")]
@@ -528,6 +864,15 @@ internal sealed partial class BlockFollower : IDisposable
 
     [LoggerMessage(EventId = 2024, Level = LogLevel.Warning, Message = "Nonce gap of {Address} at {Nonce} with no persisted transaction: filling it with a zero-value self-transfer")]
     private static partial void LogGapFilled(ILogger logger, string address, ulong nonce);
+
+    [LoggerMessage(EventId = 2026, Level = LogLevel.Information, Message = "newHeads subscription on {Url} is up; heads are pushed")]
+    private static partial void LogSocketConnected(ILogger logger, string url);
+
+    [LoggerMessage(EventId = 2027, Level = LogLevel.Warning, Message = "newHeads socket {Url} dropped ({Reason}); polling the head until it reconnects")]
+    private static partial void LogSocketLost(ILogger logger, string url, string reason);
+
+    [LoggerMessage(EventId = 2028, Level = LogLevel.Debug, Message = "newHeads socket {Url} unavailable ({Reason}); polling, retrying")]
+    private static partial void LogSocketUnavailable(ILogger logger, string url, string reason);
 
     [LoggerMessage(EventId = 2025, Level = LogLevel.Error, Message = "Block follower poll failed unexpectedly ({ErrorType}: {Error})")]
     private static partial void LogPollFailed(ILogger logger, string errorType, string error);

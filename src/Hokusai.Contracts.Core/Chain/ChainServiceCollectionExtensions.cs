@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -15,10 +16,12 @@ internal static class ChainServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<HokusaiContractsOptions>();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddContractsTelemetry();
         services.TryAddSingleton<IChainClient>(sp => new NethereumChainClient(
             sp.GetRequiredService<IOptions<HokusaiContractsOptions>>().Value.Chain,
             sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ContractsTelemetry>()));
         return services;
     }
 }

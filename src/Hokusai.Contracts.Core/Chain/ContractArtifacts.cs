@@ -12,6 +12,8 @@ internal static class ContractArtifacts
 
     internal static readonly IReadOnlyList<string> All = [HokusaiToken, ModelRegistry, TokenManager];
 
+    // Process-wide on purpose: a memo of this assembly's own embedded resources, each entry a pure function of its key,
+    // so sharing it shares no state a container or a test could observe.
     private static readonly ConcurrentDictionary<string, Artifact> Cache = new(StringComparer.Ordinal);
 
     internal static string Bytecode(string contractName) => Load(contractName).Bytecode;

@@ -95,8 +95,20 @@ public interface IChainClient
     {
     }
 
-    /// <summary>Forgets locally assigned nonces and re-reads the pending nonce from the chain (after a signer handover).</summary>
+    /// <summary>
+    /// Re-reads the signer's counts from the chain and moves the local nonce counter forward to the node's pending
+    /// count (after a <see cref="ChainErrorKind.NonceConflict"/>); a nonce handed out here and still in flight is never
+    /// handed out again. After <see cref="ForgetNoncesAsync"/> (taking a key over) it starts from the node's count.
+    /// </summary>
     Task ResyncNonceAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Forget the key's nonce sequence: this process no longer signs with the key (its lease was lost or handed over,
+    /// or the host stops; called once the key's jobs here have stopped), so it stops repairing gaps that are the next
+    /// owner's to fill; or it is taking the key over and must not trust what it remembers. A following
+    /// <see cref="ResyncNonceAsync"/> starts from the node's count.
+    /// </summary>
+    Task ForgetNoncesAsync() => Task.CompletedTask;
 }
 
 /// <summary>A signed, not yet (or not surely) broadcast transaction.</summary>

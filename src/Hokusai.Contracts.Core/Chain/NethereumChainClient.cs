@@ -21,7 +21,7 @@ namespace Hokusai.Contracts.Chain;
 /// fee cap), assigns nonces in-process, signs offline, broadcasts idempotently and waits for receipts
 /// and confirmations, failing over between RPC URLs.
 /// </summary>
-internal sealed partial class NethereumChainClient : IChainClient, IDisposable
+internal sealed partial class NethereumChainClient : IChainClient, IFollowedChain, IDisposable
 {
     private static readonly BigInteger DefaultPriorityFee = FeeCalculator.WeiPerGwei;
     private static readonly byte[] DefaultAdminRole = new byte[32];
@@ -33,48 +33,85 @@ internal sealed partial class NethereumChainClient : IChainClient, IDisposable
     private readonly RpcEndpointPool _pool;
     private readonly NonceManager _nonces;
     private readonly BlockFollower _follower;
+    private readonly bool _ownsFollower;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BigInteger> _estimates = new(StringComparer.OrdinalIgnoreCase);
     private (BigInteger Tip, DateTimeOffset At)? _tip;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private StrongBox<BigInteger>? _chainId;
 
-    internal NethereumChainClient(ChainOptions options, ILoggerFactory loggerFactory, TimeProvider timeProvider)
+    internal NethereumChainClient(ChainOptions options, ILoggerFactory loggerFactory, TimeProvider timeProvider, Diagnostics.ContractsTelemetry? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        if (string.IsNullOrWhiteSpace(options.DeployerPrivateKey))
+        if (string.IsNullOrWhiteSpace(options.DeployerPrivateKey) && options.DeployerPrivateKeys.Count == 0)
         {
-            throw new InvalidOperationException("No deployer key is configured (set DEPLOYER_PRIVATE_KEY).");
+            throw new InvalidOperationException("No deployer key is configured (set DEPLOYER_PRIVATE_KEY or DEPLOYER_PRIVATE_KEYS).");
         }
 
         _options = options;
         _logger = loggerFactory.CreateLogger("Hokusai.Contracts.Chain");
         _time = timeProvider;
-        try
-        {
-            _key = new EthECKey(options.DeployerPrivateKey.Trim());
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
-        {
-            // The key's own text must not reach the message.
-            throw new InvalidOperationException("DEPLOYER_PRIVATE_KEY is not a valid secp256k1 private key (64 hex digits).");
-        }
-
+        // The first key of the pool; the others sign through clients made by ForSigner. The key's own text
+        // never reaches a message (SignerKeys names entries by place).
+        var primary = SignerKeys.Require(options)[0];
+        _key = new EthECKey(primary.PrivateKey);
         DeployerAddress = _key.GetPublicAddress();
-        _pool = new RpcEndpointPool(options.RpcUrls, options.RpcTimeout, _logger);
-        _nonces = NonceManager.For(DeployerAddress, options.RpcUrls);
-        _nonces.Window = options.MaxInFlightPerKey;
+        _pool = new RpcEndpointPool(options.RpcUrls, options.RpcTimeout, _logger, telemetry);
+        _nonces = new NonceManager { Window = options.MaxInFlightPerKey };
         _follower = new BlockFollower(_pool, options, _logger, timeProvider);
+        _ownsFollower = true;
         _follower.AddSigner(DeployerAddress, _nonces, FillGapAsync);
     }
+
+    /// <summary>Another key of the pool: its own nonce sequence, the same RPC endpoints and the same block follower.</summary>
+    private NethereumChainClient(NethereumChainClient primary, SignerKey key)
+    {
+        _options = primary._options;
+        _logger = primary._logger;
+        _time = primary._time;
+        _key = new EthECKey(key.PrivateKey);
+        DeployerAddress = _key.GetPublicAddress();
+        _pool = primary._pool;
+        _nonces = new NonceManager { Window = _options.MaxInFlightPerKey };
+        _follower = primary._follower;
+        TipCacheDuration = primary.TipCacheDuration;
+        FeeRecheckInterval = primary.FeeRecheckInterval;
+        UseLegacyTransactions = primary.UseLegacyTransactions;
+        _follower.AddSigner(DeployerAddress, _nonces, FillGapAsync);
+    }
+
+    /// <summary>
+    /// A client signing with <paramref name="key"/>: one block follower watches every key's transactions and
+    /// counts, so a pool adds no polling per key.
+    /// </summary>
+    internal NethereumChainClient ForSigner(SignerKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return string.Equals(key.Address, DeployerAddress, StringComparison.OrdinalIgnoreCase) ? this : new NethereumChainClient(this, key);
+    }
+
+    /// <summary>The nonce sequence of this client's key (per-key health and metrics).</summary>
+    internal NonceManager Nonces => _nonces;
 
     /// <summary>The block follower (exposed for tests and the benchmark's counts).</summary>
     internal BlockFollower Follower => _follower;
 
     /// <inheritdoc />
     public string DeployerAddress { get; }
+
+    /// <inheritdoc />
+    ulong? IFollowedChain.Head => _follower.Head?.Number;
+
+    /// <inheritdoc />
+    long? IFollowedChain.KnownChainId => _options.ChainId != 0 ? _options.ChainId : Volatile.Read(ref _chainId) is { } id ? (long)id.Value : null;
+
+    /// <inheritdoc />
+    IDisposable IFollowedChain.SubscribeHeads(Action<ulong> onHead, TimeSpan idleInterval) => _follower.SubscribeHeads(onHead, idleInterval);
+
+    /// <inheritdoc />
+    Task IFollowedChain.WaitForHeadAsync(ulong block, CancellationToken cancellationToken) => _follower.WaitForHeadAsync(block, cancellationToken);
 
     /// <summary>How long a read tip (<c>eth_maxPriorityFeePerGas</c>) is reused.</summary>
     internal TimeSpan TipCacheDuration { get; init; } = TimeSpan.FromSeconds(2);
@@ -342,6 +379,11 @@ internal sealed partial class NethereumChainClient : IChainClient, IDisposable
     /// <summary>Fills a nonce nobody holds bytes for with a zero-value transfer to self.</summary>
     private async Task FillGapAsync(BigInteger nonce, CancellationToken cancellationToken)
     {
+        if (!await _nonces.TryClaimGapAsync(nonce, cancellationToken))
+        {
+            return;
+        }
+
         var chainId = await GetChainIdAsync(cancellationToken);
         var fee = await GetFeeAsync(null, cancellationToken);
         var filler = Sign(chainId, nonce, DeployerAddress, "0x", 21_000, fee);
@@ -396,11 +438,14 @@ internal sealed partial class NethereumChainClient : IChainClient, IDisposable
     {
         await Guard("resync nonce", async () =>
         {
-            await _nonces.ResyncAsync(ReadPendingNonceAsync, cancellationToken);
+            await _nonces.ResyncAsync(ReadPendingNonceAsync, ReadMinedNonceAsync, cancellationToken);
             ChainLog.NonceResynced(_logger, DeployerAddress, _nonces.Peek);
             return true;
         });
     }
+
+    /// <inheritdoc />
+    public Task ForgetNoncesAsync() => _nonces.ForgetAsync();
 
     /// <inheritdoc />
     public Task ReleaseNonceAsync(PreparedTransaction transaction, CancellationToken cancellationToken)
@@ -411,8 +456,12 @@ internal sealed partial class NethereumChainClient : IChainClient, IDisposable
 
     public void Dispose()
     {
-        _follower.Dispose();
-        _pool.Dispose();
+        // The pool's other keys share the primary's follower and endpoints; the primary disposes them.
+        if (_ownsFollower)
+        {
+            _follower.Dispose();
+            _pool.Dispose();
+        }
     }
 
     private async Task<PreparedTransaction> PrepareAsync(string kind, string? to, string data, IProgress<string>? progress, CancellationToken cancellationToken, string? creates = null) =>
@@ -492,7 +541,7 @@ internal sealed partial class NethereumChainClient : IChainClient, IDisposable
         // The follower's head is fresh while jobs are in flight: its base fee saves a block read per transaction.
         var now = _time.GetUtcNow();
         BigInteger? baseFee;
-        if (_follower.Head is { BaseFee: { } followed } head && now - head.At <= _options.ReceiptPollInterval * 2)
+        if (_follower.HeadIsCurrent && _follower.Head is { BaseFee: { } followed })
         {
             baseFee = followed;
         }
@@ -541,7 +590,7 @@ internal sealed partial class NethereumChainClient : IChainClient, IDisposable
         var id = (await _pool.ExecuteAsync("eth_chainId", w => w.Eth.ChainId.SendRequestAsync(), cancellationToken)).Value;
         if (_options.ChainId != 0 && id != _options.ChainId)
         {
-            throw new ChainException(ChainErrorKind.Permanent, $"The node reports chain id {id}, but CHAIN_ID is {_options.ChainId}; refusing to sign.");
+            throw new ChainException(ChainErrorKind.Permanent, $"The node reports chain id {id}, but CHAIN_ID (HokusaiContracts:Chain:ChainId) is {_options.ChainId}; refusing to sign.");
         }
 
         Volatile.Write(ref _chainId, new StrongBox<BigInteger>(id));
@@ -550,6 +599,9 @@ internal sealed partial class NethereumChainClient : IChainClient, IDisposable
 
     private async Task<BigInteger> ReadPendingNonceAsync(CancellationToken cancellationToken) =>
         (await _pool.ExecuteAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(DeployerAddress, BlockParameter.CreatePending()), cancellationToken)).Value;
+
+    private async Task<BigInteger> ReadMinedNonceAsync(CancellationToken cancellationToken) =>
+        (await _pool.ExecuteAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(DeployerAddress, BlockParameter.CreateLatest()), cancellationToken)).Value;
 
     private Task<TransactionReceipt?> GetReceiptAsync(string hash, CancellationToken cancellationToken) =>
         _pool.ExecuteAsync<TransactionReceipt?>("eth_getTransactionReceipt", async w => await w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash), cancellationToken);

@@ -17,16 +17,22 @@ internal sealed class RpcEndpointPool : IDisposable
 {
     private readonly Endpoint[] _endpoints;
     private readonly ILogger _logger;
+    private readonly ContractsTelemetry? _telemetry;
     private int _active;
 
-    internal RpcEndpointPool(IEnumerable<string> urls, TimeSpan timeout, ILogger logger)
+    /// <param name="urls">The RPC URLs in failover order.</param>
+    /// <param name="timeout">Timeout of one call on one endpoint.</param>
+    /// <param name="logger">Where failovers are logged.</param>
+    /// <param name="telemetry">Where call durations are recorded; null (a short-lived client such as the bootstrapper's) records none.</param>
+    internal RpcEndpointPool(IEnumerable<string> urls, TimeSpan timeout, ILogger logger, ContractsTelemetry? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(urls);
         _logger = logger;
+        _telemetry = telemetry;
         _endpoints = [.. urls.Where(u => !string.IsNullOrWhiteSpace(u)).Select(u => CreateEndpoint(u.Trim(), timeout))];
         if (_endpoints.Length == 0)
         {
-            throw new InvalidOperationException("No RPC URL is configured (set RPC_URL or RPC_URLS).");
+            throw new InvalidOperationException("No RPC URL is configured (set RPC_URL or RPC_URLS (HokusaiContracts:Chain:RpcUrls)).");
         }
     }
 
@@ -59,7 +65,7 @@ internal sealed class RpcEndpointPool : IDisposable
         }
         finally
         {
-            ContractsTelemetry.RpcCall(operation, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            _telemetry?.RpcCall(operation, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
     }
 
@@ -174,7 +180,7 @@ internal sealed class RpcEndpointPool : IDisposable
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new InvalidOperationException($"The RPC URL '{Display(url)}' is not an absolute http(s) URL (RPC_URL / RPC_URLS).");
+            throw new InvalidOperationException($"The RPC URL '{Display(url)}' is not an absolute http(s) URL (RPC_URL or RPC_URLS (HokusaiContracts:Chain:RpcUrls)).");
         }
 
         AuthenticationHeaderValue? auth = null;

@@ -1,7 +1,7 @@
 namespace Hokusai.Contracts;
 
 /// <summary>
-/// A deployment job as persisted by an <see cref="IDeploymentStore"/>. Immutable: every change is a new
+/// A deployment job as persisted by an <see cref="Backends.IDeploymentStore"/>. Immutable: every change is a new
 /// instance with <see cref="Version"/> incremented, written with a compare-and-swap on the version.
 /// </summary>
 public sealed record DeploymentJob
@@ -56,6 +56,12 @@ public sealed record DeploymentJob
 
     /// <summary>In factory mode: the CREATE2 address the token is created at (the final token address equals it).</summary>
     public string? PredictedTokenAddress { get; init; }
+
+    /// <summary>
+    /// The pool key (address) the job is bound to: set when its first transaction is about to be prepared, never
+    /// changed afterwards. Only that key's current owner resumes or replaces its transactions. Null while unbound.
+    /// </summary>
+    public string? SignerAddress { get; init; }
 
     /// <summary>Transactions sent for this job, persisted before their receipts are awaited.</summary>
     public JobTransactions Transactions { get; init; } = new();

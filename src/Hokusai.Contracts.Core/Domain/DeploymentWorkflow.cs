@@ -7,14 +7,14 @@ namespace Hokusai.Contracts;
 /// <param name="Detail">Step detail reported when the step starts.</param>
 /// <param name="Next">The step after this one.</param>
 /// <param name="NextWithoutMint">The step after this one when the request has no initial supply.</param>
-public sealed record WorkflowStep(DeploymentMode Mode, DeploymentStep Step, int Progress, string Detail, DeploymentStep Next, DeploymentStep NextWithoutMint);
+internal sealed record WorkflowStep(DeploymentMode Mode, DeploymentStep Step, int Progress, string Detail, DeploymentStep Next, DeploymentStep NextWithoutMint);
 
 /// <summary>
 /// The job workflow as one table (the README's table is this one): every transition the engine
 /// makes is a row here. The wire values of <see cref="DeploymentStep"/> are the same in both modes;
 /// factory mode skips <c>registering_model</c> and <c>minting_tokens</c> because its one transaction does both.
 /// </summary>
-public static class DeploymentWorkflow
+internal static class DeploymentWorkflow
 {
     /// <summary>Every step of both modes, in order.</summary>
     public static IReadOnlyList<WorkflowStep> Steps { get; } =

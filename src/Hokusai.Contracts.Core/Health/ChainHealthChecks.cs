@@ -1,5 +1,4 @@
 using Hokusai.Contracts.Chain;
-using Hokusai.Contracts.Diagnostics;
 using Hokusai.Contracts.Jobs;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -18,7 +17,6 @@ internal sealed class RpcHealthCheck(HealthProbes probes, IOptions<HokusaiContra
         }
 
         var status = result.Value;
-        ContractsTelemetry.ReportDeployerBalance(status.DeployerBalanceWei);
         var data = new Dictionary<string, object>
         {
             ["chainId"] = status.ChainId,

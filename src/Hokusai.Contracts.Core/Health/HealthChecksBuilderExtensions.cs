@@ -12,7 +12,8 @@ public static class HokusaiHealthChecksBuilderExtensions
 {
     /// <summary>
     /// Adds the readiness checks <c>lifecycle</c> (starting / shutting down), <c>rpc</c> (latest block),
-    /// <c>model_registry</c> (a view call) and <c>deployment_mode</c> (the mode new jobs start in, and why), all tagged <see cref="HokusaiHealthCheckOptions.ReadyTag"/>.
+    /// <c>model_registry</c> (a view call), <c>deployment_mode</c> (the mode new jobs start in, and why) and
+    /// <c>signer_pool</c> (with more than one key: each key's <c>DEPLOYER_ROLE</c> and funds), all tagged <see cref="HokusaiHealthCheckOptions.ReadyTag"/>.
     /// Each probe has a timeout and its result is cached briefly (both 2 s by default). With a
     /// <see cref="HokusaiHealthCheckOptions.ShutdownDelay"/>, the host keeps serving that long after
     /// shutdown begins, with readiness failing. Safe to call twice.
@@ -23,7 +24,6 @@ public static class HokusaiHealthChecksBuilderExtensions
     public static IHealthChecksBuilder AddHokusaiContracts(this IHealthChecksBuilder builder, Action<HokusaiHealthCheckOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ContractsTelemetry.Initialize();
 
         var options = builder.Services.AddOptions<HokusaiHealthCheckOptions>();
         if (configure is not null)
@@ -39,7 +39,12 @@ public static class HokusaiHealthChecksBuilderExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HokusaiHealthCheckOptions>, HokusaiHealthCheckOptionsValidator>());
         options.ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<HealthProbes>();
+        builder.Services.AddContractsTelemetry();
+        builder.Services.AddSingleton(sp => new HealthProbes(
+            sp,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<HokusaiHealthCheckOptions>>(),
+            sp.GetRequiredService<ContractsTelemetry>()));
         builder.Services.AddHostedService<ShutdownDelayService>();
 
         string[] tags = [HokusaiHealthCheckOptions.ReadyTag];
@@ -66,6 +71,12 @@ public static class HokusaiHealthChecksBuilderExtensions
         builder.Add(new HealthCheckRegistration(
             HokusaiHealthCheckOptions.DeploymentModeCheckName,
             sp => new DeploymentModeHealthCheck(sp, sp.GetRequiredService<IOptions<HokusaiHealthCheckOptions>>()),
+            HealthStatus.Unhealthy,
+            tags,
+            backstop));
+        builder.Add(new HealthCheckRegistration(
+            HokusaiHealthCheckOptions.SignerPoolCheckName,
+            sp => new SignerPoolHealthCheck(sp, sp.GetRequiredService<IOptions<HokusaiHealthCheckOptions>>()),
             HealthStatus.Unhealthy,
             tags,
             backstop));

@@ -18,6 +18,15 @@ public sealed class HokusaiHealthCheckOptions
     /// <summary>Name of the check that reports the deployment mode new jobs start in, and why.</summary>
     public const string DeploymentModeCheckName = "deployment_mode";
 
+    /// <summary>Name of the check that, with a signer pool, names each key lacking <c>DEPLOYER_ROLE</c> or funds.</summary>
+    public const string SignerPoolCheckName = "signer_pool";
+
+    /// <summary>
+    /// Balance, in ether, below which a key of a signer pool (more than one key) fails readiness
+    /// (<c>DEPLOYER_BALANCE_WARNING_ETH</c> in the reference host, the same threshold <c>/health/detailed</c> warns at).
+    /// </summary>
+    public decimal DeployerBalanceWarningEth { get; set; } = 0.05m;
+
     /// <summary>How long one probe may take before the check reports unhealthy (default and maximum 2 s).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Hokusai.Contracts.Backends;
 
 namespace Hokusai.Contracts.InMemory;
 

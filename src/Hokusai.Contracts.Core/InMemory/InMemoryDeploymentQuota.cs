@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Microsoft.Extensions.Options;
 
 namespace Hokusai.Contracts.InMemory;

@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Webhooks;
 using Microsoft.Extensions.Options;
 

@@ -1,3 +1,5 @@
+using Hokusai.Contracts.Backends;
+
 namespace Hokusai.Contracts.InMemory;
 
 /// <summary>The default <see cref="IRegistryMirrorStore"/>: in process, rebuilt from the chain on every start.</summary>

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Hokusai.Contracts.Backends;
 using Microsoft.Extensions.Options;
 
 namespace Hokusai.Contracts.InMemory;

@@ -34,7 +34,7 @@ internal sealed partial class DeploymentModeResolver(IChainClient chain, IOption
         var setting = options.Value.Chain.DeploymentMode;
         if (setting == DeploymentModeSetting.Legacy)
         {
-            return new DeploymentModeDecision(DeploymentMode.Legacy, "DEPLOYMENT_MODE=legacy");
+            return PoolChecked(new DeploymentModeDecision(DeploymentMode.Legacy, "DEPLOYMENT_MODE=legacy"));
         }
 
         if (Current is { } current)
@@ -56,6 +56,7 @@ internal sealed partial class DeploymentModeResolver(IChainClient chain, IOption
                 : support.Available
                     ? new DeploymentModeDecision(DeploymentMode.Factory, "auto: " + support.Describe())
                     : new DeploymentModeDecision(DeploymentMode.Legacy, "auto: " + support.Describe());
+            decision = PoolChecked(decision);
             if (_cached?.Decision != decision)
             {
                 LogDecided(logger, decision.Mode, decision.Reason);
@@ -68,6 +69,15 @@ internal sealed partial class DeploymentModeResolver(IChainClient chain, IOption
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>A signer pool of more than one key cannot run the three-transaction flow (one registry owner): not usable.</summary>
+    private DeploymentModeDecision PoolChecked(DeploymentModeDecision decision)
+    {
+        var keys = SignerKeys.Parse(options.Value.Chain).Keys.Count;
+        return decision.Mode == DeploymentMode.Legacy && keys > 1
+            ? decision with { Usable = false, Reason = decision.Reason + $"; but the signer pool has {keys} keys (DEPLOYER_PRIVATE_KEYS), which needs factory mode: grant DEPLOYER_ROLE to every key and make the TokenManager a registrar" }
+            : decision;
     }
 
     [LoggerMessage(40, LogLevel.Information, "Deployment mode {Mode}: {Reason}")]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Chain;
 using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -19,8 +20,10 @@ internal sealed partial class DeploymentProcessor(
     TransactionExecutor executor,
     DeploymentErrorMapper errors,
     DeploymentModeResolver modes,
+    DeploymentDurationEstimator durations,
     IOptions<HokusaiContractsOptions> options,
     TimeProvider timeProvider,
+    ContractsTelemetry telemetry,
     ILogger<DeploymentProcessor> logger)
 {
     private long _chainId;
@@ -52,12 +55,15 @@ internal sealed partial class DeploymentProcessor(
             // The mode is fixed when the job starts (it may already be fixed since acceptance).
             var mode = job.Mode ?? (await modes.ResolveAsync(cancellationToken)).Mode;
             var predicted = mode == DeploymentMode.Factory ? job.PredictedTokenAddress ?? chain.PredictTokenAddress(job.Request) : null;
-            await context.SaveAsync(j => DeploymentWorkflow.Start(j, mode) with { Attempts = j.Attempts + 1, PredictedTokenAddress = predicted }, cancellationToken);
+            // The job binds to this processor's key before its first transaction is prepared: its nonces belong to
+            // that key, so only the key's owner may ever resume or replace them (the version CAS makes one binding win).
+            await context.SaveAsync(j => DeploymentWorkflow.Start(j, mode) with { Attempts = j.Attempts + 1, PredictedTokenAddress = predicted, SignerAddress = j.SignerAddress ?? chain.DeployerAddress }, cancellationToken);
         }
         else
         {
             // Jobs persisted before modes existed ran the three-transaction flow.
-            await context.SaveAsync(j => j with { Mode = j.Mode ?? DeploymentMode.Legacy, Attempts = j.Attempts + 1, StepDetail = $"Resuming at {j.Step.ToWireValue()}" }, cancellationToken);
+            // Jobs persisted before the signer pool were signed by the one key there was, the pool's first.
+            await context.SaveAsync(j => j with { Mode = j.Mode ?? DeploymentMode.Legacy, Attempts = j.Attempts + 1, StepDetail = $"Resuming at {j.Step.ToWireValue()}", SignerAddress = j.SignerAddress ?? chain.DeployerAddress }, cancellationToken);
         }
 
         activity?.SetTag("hokusai.mode", context.Job.Mode.ToString());
@@ -116,7 +122,7 @@ internal sealed partial class DeploymentProcessor(
         }
         finally
         {
-            ContractsTelemetry.StepFinished(step, Stopwatch.GetElapsedTime(started), succeeded);
+            telemetry.StepFinished(step, Stopwatch.GetElapsedTime(started), succeeded);
             if (!succeeded)
             {
                 activity?.SetStatus(ActivityStatusCode.Error);
@@ -234,7 +240,8 @@ internal sealed partial class DeploymentProcessor(
             ChainId = chainId,
         };
         await AdvanceAsync(context, j => j with { CompletedAt = now, TokenDetails = details, Transactions = j.Transactions.WithoutRawBytes() }, cancellationToken);
-        ContractsTelemetry.DeploymentCompleted(now - job.CreatedAt);
+        telemetry.DeploymentCompleted(now - job.CreatedAt);
+        durations.RecordCompleted(now - job.CreatedAt);
         LogCompleted(logger, job.Id, job.Request.ModelId, token, (now - job.CreatedAt).TotalMilliseconds);
     }
 
@@ -288,7 +295,7 @@ internal sealed partial class DeploymentProcessor(
             CompletedAt = now,
             Error = error,
         }, cancellationToken);
-        ContractsTelemetry.DeploymentFailed(error.Code, now - context.Job.CreatedAt);
+        telemetry.DeploymentFailed(error.Code, now - context.Job.CreatedAt);
         LogFailed(logger, context.Job.Id, context.Job.Request.ModelId, error.Code, error.Message);
     }
 
@@ -393,7 +400,8 @@ internal sealed partial class JobContext
 
     private void ReportDetail(string detail)
     {
-        LogProgress(_logger, Job.Id, detail);
+        // Progress is reported from the block follower's thread too, outside the job's log scope: name the model here.
+        LogProgress(_logger, Job.Id, Job.Request.ModelId, detail);
         lock (_detailLock)
         {
             _pendingDetail = detail;
@@ -446,8 +454,8 @@ internal sealed partial class JobContext
         public void Report(string value) => context.ReportDetail(value);
     }
 
-    [LoggerMessage(16, LogLevel.Debug, "Job {JobId}: {Detail}")]
-    private static partial void LogProgress(ILogger logger, Guid jobId, string detail);
+    [LoggerMessage(16, LogLevel.Debug, "Job {JobId} model {ModelId}: {Detail}")]
+    private static partial void LogProgress(ILogger logger, Guid jobId, string modelId, string detail);
 
     [LoggerMessage(18, LogLevel.Debug, "Job {JobId}: progress detail not saved ({Reason})")]
     private static partial void LogDetailNotSaved(ILogger logger, Guid jobId, string reason);

@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Chain;
 using Hokusai.Contracts.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -10,9 +11,13 @@ internal sealed partial class DeploymentService(
     IModelTokenLookup tokens,
     IChainClient chain,
     DeploymentModeResolver modes,
+    DeploymentDurationEstimator durations,
     TimeProvider timeProvider,
+    ContractsTelemetry telemetry,
     ILogger<DeploymentService> logger) : IDeploymentService
 {
+    public TimeSpan EstimatedDuration => durations.Estimate;
+
     public async Task<SubmitResult> SubmitAsync(DeploymentSubmission submission, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(submission);
@@ -25,9 +30,11 @@ internal sealed partial class DeploymentService(
         {
             onChain = await tokens.GetRegisteredTokenAsync(request.ModelId, cancellationToken);
         }
-        catch (ChainException ex) when (ex.IsTransient)
+        catch (ChainException ex)
         {
-            // Accept anyway: the engine checks the registry again before it deploys anything.
+            // Accept anyway, whatever the node answered (down, or an error of its own): the check is advisory and the
+            // engine checks the registry again before it deploys anything, failing the job with a clear error if the
+            // registry cannot be read. A chain error here must not turn an acceptable request into a 500.
             LogChainCheckSkipped(logger, request.ModelId, ex.Message);
         }
 
@@ -53,11 +60,11 @@ internal sealed partial class DeploymentService(
         switch (accepted.Outcome)
         {
             case AcceptOutcome.Accepted:
-                ContractsTelemetry.DeploymentAccepted();
+                telemetry.DeploymentAccepted();
                 LogAccepted(logger, job.Id, request.ModelId, submission.Owner);
                 return new SubmitResult(SubmitOutcome.Accepted, job, accepted.Quota);
             case AcceptOutcome.QuotaExceeded:
-                ContractsTelemetry.QuotaRejection(accepted.Quota?.Window ?? "none");
+                telemetry.QuotaRejection(accepted.Quota?.Window ?? "none");
                 return new SubmitResult(SubmitOutcome.QuotaExceeded, Quota: accepted.Quota);
             case AcceptOutcome.IdempotentReplay:
                 return new SubmitResult(SubmitOutcome.Replayed, accepted.Existing);
@@ -114,7 +121,7 @@ internal sealed partial class DeploymentService(
             };
             if (await store.TryUpdateAsync(cancelled, cancellationToken))
             {
-                ContractsTelemetry.DeploymentCancelled();
+                telemetry.DeploymentCancelled();
                 LogCancelled(logger, id);
                 return new CancelResult(CancelOutcome.Cancelled, cancelled);
             }
@@ -135,7 +142,7 @@ internal sealed partial class DeploymentService(
         {
             return (modes.Current ?? await modes.ResolveAsync(cancellationToken)).Mode;
         }
-        catch (ChainException ex) when (ex.IsTransient)
+        catch (ChainException ex)
         {
             LogModeUnknown(logger, ex.Message);
             return null;

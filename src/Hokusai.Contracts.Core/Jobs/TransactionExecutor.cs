@@ -104,25 +104,26 @@ internal sealed partial class TransactionExecutor(IChainClient chain, IOptions<H
 
     /// <summary>
     /// Waits for the receipt of the slot's transaction or of any earlier version it replaced (whichever is
-    /// mined wins). A transaction not mined within REPLACE_AFTER is replaced: signed, persisted with the
-    /// stuck one kept in <see cref="JobTransactions.Replaced"/>, then broadcast, so a restart between
-    /// replacements resumes watching every version and never sends a second deployment.
+    /// mined wins). A transaction not mined within REPLACE_AFTER (blocks on top of the head it was sent or
+    /// resumed at, or a time) is replaced: signed, persisted with the stuck one kept in
+    /// <see cref="JobTransactions.Replaced"/>, then broadcast, so a restart between replacements resumes
+    /// watching every version and never sends a second deployment.
     /// </summary>
     private async Task<ChainReceipt> WaitOrReplaceAsync(JobContext context, TransactionSlot slot, SentTransaction sent, CancellationToken cancellationToken)
     {
         var receiptTimeout = options.Value.Jobs.ReceiptTimeout;
-        var replaceAfter = options.Value.Chain.ReplaceAfter;
+        var policy = CurrentPolicy();
         var started = Stopwatch.GetTimestamp();
         while (true)
         {
             var remaining = receiptTimeout - Stopwatch.GetElapsedTime(started);
-            var wait = replaceAfter > TimeSpan.Zero && replaceAfter < remaining ? replaceAfter : remaining;
+            var wait = policy.Time > TimeSpan.Zero && policy.Time < remaining ? policy.Time : remaining;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1));
             var hashes = context.Job.Transactions.Replaced.Select(r => r.Hash).Prepend(sent.Hash).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
             try
             {
-                var receipt = await FirstReceiptAsync(hashes, context.DetailProgress, timeout.Token);
+                var receipt = await FirstReceiptOrBlocksAsync(hashes, context.DetailProgress, policy.Blocks, timeout);
                 if (!string.Equals(receipt.TransactionHash, sent.Hash, StringComparison.OrdinalIgnoreCase))
                 {
                     // An earlier version was mined: it becomes the slot's transaction (and the reported hash).
@@ -134,7 +135,7 @@ internal sealed partial class TransactionExecutor(IChainClient chain, IOptions<H
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                if (Stopwatch.GetElapsedTime(started) >= receiptTimeout || replaceAfter <= TimeSpan.Zero)
+                if (Stopwatch.GetElapsedTime(started) >= receiptTimeout || policy.IsOff)
                 {
                     // Not lost, just slow or dropped: the retry looks it up and re-broadcasts the same bytes.
                     throw new ChainException(ChainErrorKind.Transient, $"No receipt for the {slot.What} {sent.Hash} within {receiptTimeout}.");
@@ -142,6 +143,65 @@ internal sealed partial class TransactionExecutor(IChainClient chain, IOptions<H
             }
 
             sent = await ReplaceAsync(context, slot, sent, cancellationToken) ?? sent;
+        }
+    }
+
+    /// <summary>REPLACE_AFTER as set, else the default of the chain (by id, once known).</summary>
+    internal ReplacementPolicy CurrentPolicy()
+    {
+        // Validated on start, so a parse failure cannot happen here; the chain default is the safe reading anyway.
+        var configured = ReplacementPolicy.TryParse(options.Value.Chain.ReplaceAfter, out var parsed, out _) ? parsed : null;
+        var chainId = options.Value.Chain.ChainId != 0 ? options.Value.Chain.ChainId : (chain as IFollowedChain)?.KnownChainId;
+        return configured ?? ReplacementPolicy.ForChain(chainId);
+    }
+
+    /// <summary>
+    /// The first receipt of <paramref name="hashes"/>; with <paramref name="blocks"/> &gt; 0, cancels
+    /// <paramref name="timeout"/> (as the time limit does) once that many blocks sit on the head at the start.
+    /// </summary>
+    private async Task<ChainReceipt> FirstReceiptOrBlocksAsync(string[] hashes, IProgress<string> progress, ulong blocks, CancellationTokenSource timeout)
+    {
+        if (blocks == 0)
+        {
+            return await FirstReceiptAsync(hashes, progress, timeout.Token);
+        }
+
+        using var round = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        var receipt = FirstReceiptAsync(hashes, progress, round.Token);
+        var head = HeadReachedAsync(blocks, round.Token);
+        if (await Task.WhenAny(receipt, head) == head && !receipt.IsCompleted)
+        {
+            if (head.IsCompletedSuccessfully)
+            {
+                await timeout.CancelAsync();
+            }
+            else if (head.IsFaulted)
+            {
+                // The head could not be read (an outage): keep waiting for the receipt on the time limit alone.
+                _ = head.Exception;
+                return await receipt;
+            }
+        }
+
+        await round.CancelAsync();
+        await head.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return await receipt;
+    }
+
+    /// <summary>Completes when the head is <paramref name="blocks"/> above the head now (the follower's, else read from the node).</summary>
+    private async Task HeadReachedAsync(ulong blocks, CancellationToken cancellationToken)
+    {
+        if (chain is IFollowedChain followed)
+        {
+            var start = followed.Head ?? await chain.GetLatestBlockAsync(cancellationToken);
+            await followed.WaitForHeadAsync(start + blocks, cancellationToken);
+            return;
+        }
+
+        var first = await chain.GetLatestBlockAsync(cancellationToken);
+        while (await chain.GetLatestBlockAsync(cancellationToken) < first + blocks)
+        {
+            await Task.Delay(options.Value.Chain.ReceiptPollInterval, cancellationToken);
         }
     }
 

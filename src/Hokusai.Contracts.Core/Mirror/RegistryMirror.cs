@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Chain;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,8 @@ namespace Hokusai.Contracts.Mirror;
 /// resumes where it stopped; an emptied store (cursor gone) is rebuilt from <see cref="RegistryMirrorOptions.StartBlock"/>.
 /// Until the mirror has reached the confirmed head, a miss falls back to one registry view call, so no request
 /// is accepted on a mirror that has not read far enough. The engine still checks the chain before it sends.
+/// With the built-in chain client the mirror reads no head of its own: it is driven by the process's block follower
+/// (polled, or pushed over <c>RPC_WS_URL</c>), which reads the head at least every <see cref="RegistryMirrorOptions.PollInterval"/>.
 /// </summary>
 public sealed partial class RegistryMirror : BackgroundService, IModelTokenLookup
 {
@@ -33,7 +36,7 @@ public sealed partial class RegistryMirror : BackgroundService, IModelTokenLooku
     private bool _loaded;
 
     /// <summary>Creates the mirror.</summary>
-    public RegistryMirror(IChainClient chain, IRegistryMirrorStore store, IOptions<HokusaiContractsOptions> options, TimeProvider timeProvider, ILogger<RegistryMirror> logger, IMeterFactory meterFactory)
+    internal RegistryMirror(IChainClient chain, IRegistryMirrorStore store, IOptions<HokusaiContractsOptions> options, TimeProvider timeProvider, ILogger<RegistryMirror> logger, IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(meterFactory);
@@ -87,7 +90,10 @@ public sealed partial class RegistryMirror : BackgroundService, IModelTokenLooku
     /// Loads the stored entries (first call), then reads the confirmed blocks after the cursor in ranges of at most
     /// <see cref="RegistryMirrorOptions.MaxBlockRange"/>, storing each range with its cursor before moving on.
     /// </summary>
-    public async Task PollOnceAsync(CancellationToken cancellationToken)
+    internal Task PollOnceAsync(CancellationToken cancellationToken) => PollOnceAsync(null, cancellationToken);
+
+    /// <summary>As <see cref="PollOnceAsync(CancellationToken)"/>, with the head already known (from the block follower).</summary>
+    internal async Task PollOnceAsync(ulong? knownHead, CancellationToken cancellationToken)
     {
         await _pollGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -97,7 +103,7 @@ public sealed partial class RegistryMirror : BackgroundService, IModelTokenLooku
                 await LoadAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var head = await _chain.GetLatestBlockAsync(cancellationToken).ConfigureAwait(false);
+            var head = knownHead ?? await _chain.GetLatestBlockAsync(cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _head, (long)head);
             var stored = await _store.GetCursorAsync(cancellationToken).ConfigureAwait(false);
             if (stored is null && Volatile.Read(ref _cursor) >= 0)
@@ -160,12 +166,30 @@ public sealed partial class RegistryMirror : BackgroundService, IModelTokenLooku
             return;
         }
 
+        // One head source per process: the block follower's heads drive the mirror when the chain client has one.
+        var followed = _chain as IFollowedChain;
+        using var headArrived = new SemaphoreSlim(0, 1);
+        using var subscription = followed?.SubscribeHeads(_ =>
+        {
+            if (headArrived.CurrentCount == 0)
+            {
+                try
+                {
+                    headArrived.Release();
+                }
+                catch (SemaphoreFullException)
+                {
+                    // Another head already signalled this round.
+                }
+            }
+        }, _options.PollInterval);
         var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
+            var lastPoll = _time.GetUtcNow();
             try
             {
-                await PollOnceAsync(stoppingToken).ConfigureAwait(false);
+                await PollOnceAsync(followed?.Head, stoppingToken).ConfigureAwait(false);
                 failing = false;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -185,7 +209,23 @@ public sealed partial class RegistryMirror : BackgroundService, IModelTokenLooku
 
             try
             {
-                await Task.Delay(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                if (subscription is null)
+                {
+                    await Task.Delay(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // A new head, or the interval (a wiped store is noticed without new blocks; that poll reads no chain).
+                    // At most one read per interval: on a chain with a block per transaction (anvil automine, fast L2s)
+                    // reading logs at every head would cost an eth_getLogs per block for nothing the interval promises.
+                    var since = _time.GetUtcNow() - lastPoll;
+                    if (since < _options.PollInterval)
+                    {
+                        await Task.Delay(_options.PollInterval - since, _time, stoppingToken).ConfigureAwait(false);
+                    }
+
+                    await headArrived.WaitAsync(_options.PollInterval, stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace Hokusai.Contracts.Webhooks;
 
 /// <summary>Kinds of addresses a webhook must not reach (server-side request forgery).</summary>
-public enum WebhookAddressKind
+internal enum WebhookAddressKind
 {
     /// <summary>127.0.0.0/8, ::1.</summary>
     Loopback,
@@ -23,7 +23,7 @@ public enum WebhookAddressKind
 /// connection actually uses (in the connect callback), so a name that resolves differently later
 /// (DNS rebinding) is caught too.
 /// </summary>
-public static class WebhookAddressPolicy
+internal static class WebhookAddressPolicy
 {
     private static readonly IPAddress[] MetadataAddresses =
     [
@@ -126,7 +126,7 @@ public static class WebhookAddressPolicy
 }
 
 /// <summary>A delivery refused because its target resolves to a forbidden address.</summary>
-public sealed class WebhookTargetRefusedException : Exception
+internal sealed class WebhookTargetRefusedException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public WebhookTargetRefusedException() : base("The webhook target is not allowed.") { }

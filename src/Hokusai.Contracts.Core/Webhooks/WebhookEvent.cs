@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Hokusai.Contracts.Webhooks;
 
 /// <summary>The webhook event types: one per final status.</summary>
-public static class WebhookEventTypes
+internal static class WebhookEventTypes
 {
     /// <summary>The token was deployed, registered (and minted); the payload carries <c>tokenDetails</c>.</summary>
     public const string Completed = "deployment.completed";
@@ -113,7 +113,7 @@ public enum RedeliverOutcome
 }
 
 /// <summary>
-/// The webhook outbox, kept by the same backend as the <see cref="IDeploymentStore"/>: the store's update
+/// The webhook outbox, kept by the same backend as the <see cref="Backends.IDeploymentStore"/>: the store's update
 /// writes an event in the same atomic step as the final status that raises it. Every replica's dispatcher
 /// claims due events here; a claim is a lease, so two dispatchers never deliver one event at once.
 /// </summary>

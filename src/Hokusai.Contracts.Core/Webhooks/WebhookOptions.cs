@@ -62,6 +62,12 @@ public sealed partial class WebhookOptions
     [GeneratedRegex("^[^,:\\s]{1,128}\\z", RegexOptions.CultureInvariant)]
     internal static partial Regex CallerPattern();
 
+    /// <summary>True when <see cref="Secrets"/> holds a signing secret for <paramref name="caller"/>.</summary>
+    /// <param name="caller">The caller as named in <c>VALID_API_KEYS</c>, or a JWT subject.</param>
+    /// <returns>Whether deliveries to this caller can be signed (a callback URL needs that).</returns>
+    /// <exception cref="FormatException"><see cref="Secrets"/> is malformed (the options validator refuses that at start-up).</exception>
+    public bool HasSecret(string caller) => ParseSecrets().ContainsKey(caller);
+
     /// <summary>The secrets per caller, in listed order; throws with a message naming the setting (never a secret).</summary>
     internal IReadOnlyDictionary<string, IReadOnlyList<string>> ParseSecrets()
     {
@@ -78,14 +84,14 @@ public sealed partial class WebhookOptions
             var separator = raw.IndexOf(':', StringComparison.Ordinal);
             if (separator <= 0 || !CallerPattern().IsMatch(raw[..separator].Trim()))
             {
-                throw new FormatException($"WEBHOOK_SECRETS entry {position}: expected caller:secret, the caller 1-128 characters without ',', ':' or spaces.");
+                throw new FormatException($"WEBHOOK_SECRETS (HokusaiContracts:Webhooks:Secrets) entry {position}: expected caller:secret, the caller 1-128 characters without ',', ':' or spaces.");
             }
 
             var caller = raw[..separator].Trim();
             var secret = raw[(separator + 1)..].Trim();
             if (secret.Length < MinSecretLength)
             {
-                throw new FormatException($"WEBHOOK_SECRETS entry {position}: secrets must be at least {MinSecretLength} characters.");
+                throw new FormatException($"WEBHOOK_SECRETS (HokusaiContracts:Webhooks:Secrets) entry {position}: secrets must be at least {MinSecretLength} characters.");
             }
 
             if (!result.TryGetValue(caller, out var list))
@@ -95,7 +101,7 @@ public sealed partial class WebhookOptions
 
             if (list.Count == MaxSecretsPerCaller)
             {
-                throw new FormatException($"WEBHOOK_SECRETS: caller '{caller}' has more than {MaxSecretsPerCaller} secrets (two are valid at once while rotating).");
+                throw new FormatException($"WEBHOOK_SECRETS (HokusaiContracts:Webhooks:Secrets): caller '{caller}' has more than {MaxSecretsPerCaller} secrets (two are valid at once while rotating).");
             }
 
             list.Add(secret);
@@ -126,11 +132,11 @@ public sealed partial class WebhookOptions
         {
             if (!CallerPattern().IsMatch(caller))
             {
-                yield return "WEBHOOK_ENDPOINTS: caller names are 1-128 characters without ',', ':' or spaces.";
+                yield return "WEBHOOK_ENDPOINTS (HokusaiContracts:Webhooks:Endpoints): caller names are 1-128 characters without ',', ':' or spaces.";
             }
             else if (CheckUrl(url, allowHttpToLoopback: true) is { } problem)
             {
-                yield return $"WEBHOOK_ENDPOINTS entry for '{caller}': {problem}";
+                yield return $"{HokusaiEnvironmentVariables.Describe("HokusaiContracts:Webhooks:Endpoints:" + caller)}: {problem}";
             }
         }
 

@@ -7,7 +7,7 @@ namespace Hokusai.Contracts.Webhooks;
 /// delivery window (<see cref="WebhookOptions.MaxAge"/> after it started). A failure at or after the window's end
 /// is final: the event is dead.
 /// </summary>
-public static class WebhookRetrySchedule
+internal static class WebhookRetrySchedule
 {
     /// <summary>The un-jittered step after <paramref name="attempts"/> failed attempts (1-based).</summary>
     public static TimeSpan Step(int attempts, TimeSpan initial, TimeSpan max)

@@ -9,7 +9,7 @@ namespace Hokusai.Contracts.Webhooks;
 /// <c>v1</c> per valid secret. The timestamp is signed with the body, so a captured delivery cannot be replayed
 /// after the receiver's tolerance (5 minutes) has passed.
 /// </summary>
-public static class WebhookSigner
+internal static class WebhookSigner
 {
     /// <summary>The signature header.</summary>
     public const string SignatureHeader = "Hokusai-Signature";

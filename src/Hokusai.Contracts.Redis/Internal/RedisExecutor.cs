@@ -1,6 +1,9 @@
 using System.Runtime.CompilerServices;
-using Hokusai.Contracts.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
 using StackExchange.Redis;
 
 namespace Hokusai.Contracts.Redis;
@@ -10,25 +13,37 @@ namespace Hokusai.Contracts.Redis;
 /// <see cref="StoreUnavailableException"/>, so callers fail fast (503) instead of hanging.
 /// </summary>
 /// <remarks>
-/// When the request limiter's Redis call timed out, Redis is presumed unreachable for <see cref="SuspendFor"/>:
-/// the calls that open a request's work (<see cref="RunRequestAsync{T}"/>) fail at once in that window instead
-/// of waiting out another timeout, so the whole request answers within about one timeout. The engine's calls
-/// never fail this way: a limiter slowed by load must not fail a job's save after signing, which would make
-/// the engine resynchronise its nonces under transactions still in flight.
+/// The calls that open a request's work (<see cref="RunRequestAsync{T}"/>, and the request limiter's inline check
+/// through <see cref="RunGuardedAsync{T}"/>) pass a circuit breaker: once they fail in a row (two failures that are
+/// at least half of the calls of the last second), Redis is presumed unreachable for <see cref="BreakDuration"/> and
+/// those calls fail at once instead of each waiting out another timeout, so a request answers 503 within about one
+/// timeout; then a single call tries Redis again. The breaker keeps time by the host's <see cref="TimeProvider"/>.
+/// The engine's calls never pass it: a limiter slowed by load must not fail a job's save after signing, which would
+/// make the engine resynchronise its nonces under transactions still in flight.
 /// </remarks>
-internal sealed class RedisExecutor
+internal sealed partial class RedisExecutor
 {
-    internal static readonly TimeSpan SuspendFor = TimeSpan.FromMilliseconds(500);
-    private long _suspendedUntil;
+    /// <summary>How long request calls fail without trying once the breaker opened.</summary>
+    internal static readonly TimeSpan BreakDuration = TimeSpan.FromMilliseconds(500);
+
     private static readonly string[] s_transientServerErrors = ["LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY "];
     private readonly RedisConnection _connection;
     private readonly TimeSpan _timeout;
+    private readonly RedisMetrics? _metrics;
+    private readonly ResiliencePipeline _requestBreaker;
 
-    public RedisExecutor(RedisConnection connection, IOptions<RedisContractsOptions> options)
+    public RedisExecutor(
+        RedisConnection connection,
+        IOptions<RedisContractsOptions> options,
+        TimeProvider time,
+        RedisMetrics? metrics = null,
+        ILogger<RedisExecutor>? logger = null)
     {
         _connection = connection;
         _timeout = options.Value.OperationTimeout;
+        _metrics = metrics;
         Keys = new RedisKeys(options.Value);
+        _requestBreaker = CreateRequestBreaker(time, logger ?? NullLogger<RedisExecutor>.Instance);
     }
 
     public RedisKeys Keys { get; }
@@ -40,13 +55,6 @@ internal sealed class RedisExecutor
     /// request answers 503 well within a second when Redis is frozen (it usually answers in milliseconds).
     /// </summary>
     public TimeSpan RequestTimeout => _timeout / 2;
-
-    /// <summary>True while a recent timeout makes calls fail without trying.</summary>
-    public bool IsSuspended => TimeProvider.System.GetTimestamp() < Volatile.Read(ref _suspendedUntil);
-
-    /// <summary>Records a timeout of the request limiter's Redis call.</summary>
-    public void Suspend() =>
-        Volatile.Write(ref _suspendedUntil, TimeProvider.System.GetTimestamp() + (long)(SuspendFor.TotalSeconds * TimeProvider.System.TimestampFrequency));
 
     public RedisConnection Connection => _connection;
 
@@ -61,13 +69,13 @@ internal sealed class RedisExecutor
         {
             // Wall-clock timeout on purpose: a test's fake TimeProvider must not stop it from firing.
             var result = await task.WaitAsync(timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
-            ContractsTelemetry.ReportRedisAvailable(true);
+            _metrics?.ReportAvailable(true);
             return result;
         }
         catch (TimeoutException ex)
         {
             Observe(task);
-            ContractsTelemetry.ReportRedisAvailable(false);
+            _metrics?.ReportAvailable(false);
             throw new StoreUnavailableException($"Redis did not answer {name} within {timeout.TotalMilliseconds:0} ms.", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -77,33 +85,45 @@ internal sealed class RedisExecutor
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
-            ContractsTelemetry.ReportRedisAvailable(false);
+            _metrics?.ReportAvailable(false);
             throw new StoreUnavailableException($"Redis is unavailable ({name}): {ex.GetType().Name}.", ex);
         }
     }
 
     /// <summary>
     /// Like <see cref="RunAsync{T}(Func{IDatabase, Task{T}}, CancellationToken, string)"/>, for a request's first
-    /// Redis call: fails at once while a recent timeout (the request limiter's or another request's) suspends Redis.
+    /// Redis call, bounded by <see cref="RequestTimeout"/>: fails at once while the request breaker is open.
     /// </summary>
-    /// <remarks>
-    /// A timeout here suspends Redis in turn, so the requests queued behind this one answer 503 at once.
-    /// </remarks>
-    public async Task<T> RunRequestAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "")
-    {
-        if (IsSuspended)
-        {
-            throw new StoreUnavailableException($"Redis timed out moments ago; {name} not attempted.");
-        }
+    public Task<T> RunRequestAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "") =>
+        RunGuardedAsync(ct => RunAsync(operation, RequestTimeout, ct, name), cancellationToken, name);
 
+    /// <summary>
+    /// Runs <paramref name="operation"/> (Redis work on a request's path) through the request breaker. Its
+    /// <see cref="StoreUnavailableException"/> or <see cref="TimeoutException"/> counts as a failure; while the breaker
+    /// is open the operation is not started and <see cref="StoreUnavailableException"/> is thrown at once.
+    /// </summary>
+    public async Task<T> RunGuardedAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string name = "")
+    {
         try
         {
-            return await RunAsync(operation, RequestTimeout, cancellationToken, name).ConfigureAwait(false);
+            return await _requestBreaker.ExecuteAsync(
+                static async (state, ct) =>
+                {
+                    try
+                    {
+                        return await state.operation(ct).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException ex)
+                    {
+                        throw new StoreUnavailableException($"Redis did not answer {state.name} in time.", ex);
+                    }
+                },
+                (operation, name),
+                cancellationToken).ConfigureAwait(false);
         }
-        catch (StoreUnavailableException ex) when (ex.InnerException is TimeoutException)
+        catch (BrokenCircuitException ex)
         {
-            Suspend();
-            throw;
+            throw new StoreUnavailableException($"Redis failed moments ago; {name} not attempted.", ex);
         }
     }
 
@@ -130,4 +150,34 @@ internal sealed class RedisExecutor
     // The abandoned command may still fault later; observe it so it is not reported as unobserved.
     private static void Observe(Task task) =>
         task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+    private static ResiliencePipeline CreateRequestBreaker(TimeProvider time, ILogger logger) =>
+        new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                // Two failures are enough when they are most of what was tried (a frozen or killed Redis fails every
+                // call); a lone timeout among many answered calls of a busy second does not open it.
+                FailureRatio = 0.5,
+                MinimumThroughput = 2,
+                SamplingDuration = TimeSpan.FromSeconds(1),
+                BreakDuration = BreakDuration,
+                ShouldHandle = new PredicateBuilder().Handle<StoreUnavailableException>(),
+                OnOpened = args =>
+                {
+                    LogBreakerOpened(logger, args.BreakDuration.TotalMilliseconds, args.Outcome.Exception);
+                    return default;
+                },
+                OnClosed = _ =>
+                {
+                    LogBreakerClosed(logger);
+                    return default;
+                },
+            })
+            .Build();
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Redis calls of requests are failing; requests answer 503 without trying Redis for {BreakMilliseconds} ms")]
+    private static partial void LogBreakerOpened(ILogger logger, double breakMilliseconds, Exception? exception);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Redis answers requests' calls again")]
+    private static partial void LogBreakerClosed(ILogger logger);
 }

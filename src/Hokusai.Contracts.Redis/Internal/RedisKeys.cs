@@ -97,6 +97,18 @@ internal sealed class RedisKeys
 
     public RedisKey SignerFence(string address) => Tagged + "signer:" + address.ToLowerInvariant() + ":fence";
 
+    /// <summary>The fencing token of the signer's last lease that was released (not lapsed).</summary>
+    public RedisKey SignerReleased(string address) => Tagged + "signer:" + address.ToLowerInvariant() + ":released";
+
+    /// <summary>The queue of jobs bound to one pool key (a stream read only by the key's owner), under the shared tag.</summary>
+    public RedisKey SignerQueue(string address) => Tagged + "signer:" + address.ToLowerInvariant() + ":queue";
+
+    /// <summary>Wake-up channel of one key's queue, so only that key's owner wakes for its jobs.</summary>
+    public RedisChannel SignerWakeChannel(string address) => RedisChannel.Literal(Tagged + "signer:" + address.ToLowerInvariant() + ":wake");
+
+    /// <summary>Live replicas (sorted set: replica id scored by when its announcement lapses, ms), for the pool's fair share.</summary>
+    public RedisKey Replicas => Tagged + "replicas";
+
     /// <summary>The shared counter of one request-limit partition in one fixed window (a single key: any slot).</summary>
     public RedisKey RateLimitWindow(string partitionKey, long window) =>
         Prefix + "rl:" + window.ToString(CultureInfo.InvariantCulture) + ":" + partitionKey;

@@ -4,9 +4,11 @@ namespace Hokusai.Contracts.Redis;
 
 /// <summary>
 /// Wakes local waiters when a Redis channel announces something (a job queued, a signer released), so they
-/// wait without polling. Capture <see cref="Current"/> before looking for work, then await it: an announcement
-/// in between completes the captured task, so none is missed. Messages can still be lost (a reconnect), which
-/// is why every waiter keeps a slow safety timeout.
+/// wait without polling. Capture <see cref="Current"/> and <see cref="IsSubscribed"/> before looking for work,
+/// then await it: an announcement in between completes the captured task, so none is missed, provided the
+/// subscription was live before the look. One that came up only afterwards may have missed an announcement made
+/// in between: look again instead of waiting. Messages can still be lost (a reconnect), which is why every waiter
+/// keeps a slow safety timeout.
 /// </summary>
 internal sealed class WakeSignal(RedisExecutor redis, RedisChannel channel, Action<RedisValue>? onMessage = null)
 {
@@ -16,12 +18,15 @@ internal sealed class WakeSignal(RedisExecutor redis, RedisChannel channel, Acti
 
     public Task Current => Volatile.Read(ref _current).Task;
 
+    /// <summary>Whether the server has confirmed the subscription: from then on announcements reach this process (short of a reconnect).</summary>
+    public bool IsSubscribed => Volatile.Read(ref _subscribed) is { IsCompletedSuccessfully: true };
+
     public void Wake() =>
         Interlocked.Exchange(ref _current, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>
-    /// Starts the subscription once per process (again after a failed attempt) without waiting for it: until it
-    /// is up, waiters rely on their safety timeout. The multiplexer resubscribes by itself after reconnects.
+    /// Starts the subscription once per process (again after a failed attempt) without waiting for it, so a look
+    /// for work is not held up by it. The multiplexer resubscribes by itself after reconnects.
     /// </summary>
     public void EnsureSubscribed()
     {
@@ -37,7 +42,7 @@ internal sealed class WakeSignal(RedisExecutor redis, RedisChannel channel, Acti
     /// <summary>
     /// Starts the subscription if needed and waits for it at most <paramref name="bound"/>: a waiter that starts
     /// waiting before the subscription is up would miss the first message. A failed or slow subscription is
-    /// not an error here (the safety timeout covers it).
+    /// not an error here (the safety timeout covers it; <see cref="IsSubscribed"/> tells).
     /// </summary>
     public async Task EnsureSubscribedAsync(TimeSpan bound, CancellationToken cancellationToken)
     {

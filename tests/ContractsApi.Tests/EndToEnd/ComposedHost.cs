@@ -38,7 +38,7 @@ internal sealed class ComposedHost : WebApplicationFactory<Program>
         builder.UseSetting(Chain + "TokenManagerAddress", _chain.TokenManagerAddress);
         builder.UseSetting(Chain + "DeployerPrivateKey", _chain.DeployerPrivateKey);
         builder.UseSetting(Chain + "ReceiptPollInterval", "00:00:00.050");
-        builder.UseSetting("VALID_API_KEYS", "alice:" + ApiKey);
+        builder.UseSetting(HokusaiContractsOptions.SectionName + ":Authentication:ApiKeys:0", "alice:" + ApiKey);
         builder.UseSetting("LOG_LEVEL", "warn");
         builder.UseSetting("HokusaiContracts:Health:ShutdownDelay", "00:00:00");
         foreach (var (key, value) in _settings)

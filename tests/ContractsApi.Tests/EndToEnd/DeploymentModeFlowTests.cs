@@ -24,7 +24,7 @@ public sealed class DeploymentModeFlowTests(DevChainFixture fixture)
     {
         for (var i = 0; i < 1200; i++)
         {
-            using var response = await client.GetAsync(new Uri(statusUrl, UriKind.Relative));
+            using var response = await client.GetAsync(new Uri(statusUrl, UriKind.Absolute));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var data = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("data");
             if (data.GetProperty("status").GetString() is "completed" or "failed" or "cancelled")

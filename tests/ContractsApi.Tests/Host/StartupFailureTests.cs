@@ -13,6 +13,8 @@ public sealed class StartupFailureTests(PublishedApp app, DevChainFixture chain,
     [InlineData("QUOTA_PER_HOUR", "100000000", "between 1 and 1000000")]
     [InlineData("QUOTA_PER_HOUR", "lots", "System.Int32")]
     [InlineData("CONFIRMATION_BLOCKS", "500", "between 0 and 128")]
+    [InlineData("REPLACE_AFTER", "12 parsecs", "number of blocks (e.g. 12b)")]
+    [InlineData("RPC_WS_URL", "http://127.0.0.1:8545", "ws:// or wss://")]
     [InlineData("LOG_LEVEL", "loud", "error, warn, info, debug")]
     [InlineData("TRUSTED_PROXIES", "the-balancer", "CIDR")]
     [InlineData("JWT_SECRET", "short", "at least 32 bytes")]
@@ -31,6 +33,21 @@ public sealed class StartupFailureTests(PublishedApp app, DevChainFixture chain,
             // Values are never echoed (they may be secrets).
             Assert.DoesNotContain("'" + value + "'", line, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData("QUOTA_PER_HOUR", "100000000", "QUOTA_PER_HOUR must be between 1 and 1000000", "HokusaiContracts:Quotas:PerHour")]
+    [InlineData("RPC_WS_URL", "http://127.0.0.1:8545", "RPC_WS_URL must be an absolute ws:// or wss:// URL", "HokusaiContracts:Chain:RpcWsUrl")]
+    [InlineData("HokusaiContracts__Quotas__PerHour", "100000000", "HokusaiContracts:Quotas:PerHour must be between 1 and 1000000", "QUOTA_PER_HOUR")]
+    [InlineData("HokusaiContracts__Quotas__PerHour", "lots", "'HokusaiContracts:Quotas:PerHour' must be a whole number", "QUOTA_PER_HOUR")]
+    [InlineData("HokusaiContracts__Chain__RpcWsUrl", "http://127.0.0.1:8545", "HokusaiContracts:Chain:RpcWsUrl must be an absolute ws:// or wss:// URL", "RPC_WS_URL")]
+    public async Task BadSetting_OneLineNamingWhatWasSetOnly_NonZeroExit(string variable, string value, string expected, string notNamed)
+    {
+        var (exit, stderr, stdout) = await RunAsync(new Dictionary<string, string> { [variable] = value });
+
+        var line = AssertOneLine(exit, stderr, stdout);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain(notNamed, line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -121,13 +121,15 @@ public sealed class WebSecurityTests(DevChainFixture fixture)
     }
 
     [Fact]
-    public void Startup_MissingRegistryAddress_FailsNamingTheVariable()
+    public void Startup_RegistryAddressKeyMalformed_FailsNamingTheKeyOnly()
     {
         using var host = new ComposedHost(fixture.Chain, new Dictionary<string, string> { ["HokusaiContracts:Chain:ModelRegistryAddress"] = "0x123" });
 
         var ex = Assert.ThrowsAny<Exception>(() => host.CreateApiClient());
 
-        Assert.Contains("MODEL_REGISTRY_ADDRESS", ex.ToString(), StringComparison.Ordinal);
+        // The key was set, not the variable: the message names what the caller set.
+        Assert.Contains("HokusaiContracts:Chain:ModelRegistryAddress must be a 0x-prefixed 20-byte hex address.", ex.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("MODEL_REGISTRY_ADDRESS", ex.ToString(), StringComparison.Ordinal);
     }
 }
 

@@ -46,6 +46,32 @@ internal sealed class ChainProbe(string url) : IDisposable
         return count;
     }
 
+    /// <summary>
+    /// Zero-value self-transfers without data sent by <paramref name="from"/> in blocks <paramref name="first"/>..<paramref name="last"/>:
+    /// what the block follower sends to fill a nonce that a killed owner handed out but never sent.
+    /// </summary>
+    public async Task<int> GapFillersAsync(string from, long first, long last)
+    {
+        var count = 0;
+        for (var n = first; n <= last; n++)
+        {
+            var block = await _rpc.CallRawAsync("eth_getBlockByNumber", "0x" + n.ToString("x", CultureInfo.InvariantCulture), true);
+            foreach (var tx in block.GetProperty("transactions").EnumerateArray())
+            {
+                var to = tx.TryGetProperty("to", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+                if (string.Equals(tx.GetProperty("from").GetString(), from, StringComparison.OrdinalIgnoreCase)
+                    && string.Equals(to, from, StringComparison.OrdinalIgnoreCase)
+                    && tx.GetProperty("input").GetString() is "0x" or ""
+                    && tx.GetProperty("value").GetString() is "0x0")
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+
     /// <summary><c>ModelRegistry.getToken(modelId)</c>; the zero address when unregistered.</summary>
     public Task<string> RegisteredTokenAsync(string registry, string modelId) =>
         _rpc.CallAddressAsync(registry, "getToken(string)", JsonRpc.StringArg(modelId));

@@ -12,7 +12,7 @@ internal sealed class ReplicaApi : IDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>POSTs a deployment of <paramref name="modelId"/> as <paramref name="caller"/> to <paramref name="host"/>.</summary>
-    public async Task<ApiResponse> PostAsync(PublishedHost host, Caller caller, string modelId, string userAddress, string? initialSupply = null)
+    public async Task<ApiResponse> PostAsync(PublishedHost host, Caller caller, string modelId, string userAddress, string? initialSupply = null, string? idempotencyKey = null)
     {
         var body = new Dictionary<string, object> { ["modelId"] = modelId, ["userAddress"] = userAddress };
         if (initialSupply is not null)
@@ -25,6 +25,44 @@ internal sealed class ReplicaApi : IDisposable
             Content = JsonContent.Create(body),
         };
         request.Headers.Add("X-API-Key", caller.Key);
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return await SendAsync(request);
+    }
+
+    /// <summary>
+    /// POSTs until the service takes the job, as a client told "retryable" does: a 503 (a Redis call slower than the
+    /// request's fail-fast bound on a loaded machine) is retried for up to a minute with the same model and an
+    /// Idempotency-Key, so a 503 whose acceptance still happened answers with that job (a 200 replay, reported here
+    /// as the 202 it replays).
+    /// </summary>
+    public async Task<ApiResponse> PostUntilAcceptedAsync(PublishedHost host, Caller caller, string modelId, string userAddress, string? initialSupply = null)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            var response = await PostAsync(host, caller, modelId, userAddress, initialSupply, idempotencyKey: modelId);
+            if (response.Status == HttpStatusCode.OK)
+            {
+                return response with { Status = HttpStatusCode.Accepted };
+            }
+
+            if (response.Status != HttpStatusCode.ServiceUnavailable || sw.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                return response;
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>An unauthenticated GET of <paramref name="path"/> (health routes).</summary>
+    public async Task<ApiResponse> GetAsync(PublishedHost host, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(host.BaseAddress, path));
         return await SendAsync(request);
     }
 

@@ -30,10 +30,16 @@ public class ReplicaCluster : IAsyncLifetime
     /// <summary>How fast a request must answer 503 while Redis is frozen or killed.</summary>
     internal virtual TimeSpan UnavailableWithin => TimeSpan.FromSeconds(1);
 
+    /// <summary>Runs once the chain is up and before the hosts start (e.g. grants roles to more keys).</summary>
+    internal virtual Task PrepareChainAsync() => Task.CompletedTask;
+
     /// <summary>Settings both hosts get on top of the common ones.</summary>
     internal virtual IReadOnlyDictionary<string, string> ExtraEnvironment { get; } = new Dictionary<string, string>();
 
     internal DevChain Chain { get; private set; } = null!;
+
+    /// <summary>The RPC URL the hosts are given (the chain's own, unless a subclass puts something in front of it).</summary>
+    internal virtual string HostRpcUrl => Chain.RpcUrl;
 
     /// <summary>Both hosts; a test that kills one calls <see cref="EnsureRunningAsync"/> to replace it.</summary>
     internal IReadOnlyList<PublishedHost> Hosts => _hosts.Select(h => h ?? throw new InvalidOperationException("host not started")).ToArray();
@@ -50,6 +56,7 @@ public class ReplicaCluster : IAsyncLifetime
         var publish = _app.InitializeAsync();
         Redis = await StartRedisAsync();
         Chain = await DevChain.StartAsync(null, CancellationToken.None);
+        await PrepareChainAsync();
         await publish;
         for (var i = 0; i < CallerCount; i++)
         {
@@ -96,9 +103,9 @@ public class ReplicaCluster : IAsyncLifetime
     /// The host that owns the signer now, read from the lease key itself: its holder value starts with the
     /// owner's consumer name, <c>machine:pid:…</c>. Null when the lease is free or held by no live host.
     /// </summary>
-    internal async Task<int?> SignerOwnerAsync()
+    internal async Task<int?> SignerOwnerAsync(string? signer = null)
     {
-        var holder = await RedisGetAsync("{hokusai:contracts}:signer:" + Chain.DeployerAddress.ToLowerInvariant() + ":lease");
+        var holder = await RedisGetAsync("{hokusai:contracts}:signer:" + (signer ?? Chain.DeployerAddress).ToLowerInvariant() + ":lease");
         if (holder is null)
         {
             return null;
@@ -184,6 +191,29 @@ public class ReplicaCluster : IAsyncLifetime
         return text.ToString();
     }
 
+    /// <summary>
+    /// Why a request was answered as it was: the hosts' log lines carrying its request id (an unexpected error's
+    /// exception is on its line), or the tail when it has none.
+    /// </summary>
+    internal string Explain(ApiResponse response)
+    {
+        if (!response.Headers.TryGetValue("X-Request-Id", out var requestId) || string.IsNullOrEmpty(requestId))
+        {
+            return Tail();
+        }
+
+        var text = new StringBuilder();
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            foreach (var line in (_hosts[i]?.StdOut ?? string.Empty).Split('\n').Where(l => l.Contains(requestId, StringComparison.Ordinal)))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"host {i}: {line}");
+            }
+        }
+
+        return text.Length > 0 ? text.ToString() : $"no log line carries request id {requestId}\n{Tail()}";
+    }
+
     /// <summary>The app process (child of dumb-init) of a host, found through /proc.</summary>
     internal static int AppProcessId(PublishedHost host)
     {
@@ -210,7 +240,7 @@ public class ReplicaCluster : IAsyncLifetime
         var env = new Dictionary<string, string>
         {
             ["REDIS_URL"] = Redis.Url,
-            ["RPC_URL"] = Chain.RpcUrl,
+            ["RPC_URL"] = HostRpcUrl,
             ["CHAIN_ID"] = Chain.ChainId.ToString(CultureInfo.InvariantCulture),
             ["MODEL_REGISTRY_ADDRESS"] = Chain.ModelRegistryAddress,
             ["TOKEN_MANAGER_ADDRESS"] = Chain.TokenManagerAddress,
@@ -229,7 +259,7 @@ public class ReplicaCluster : IAsyncLifetime
         await host.WaitForAsync("/health/ready", TimeSpan.FromSeconds(60));
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var host in _hosts)
         {
@@ -342,4 +372,38 @@ internal sealed class ClusteredRedis(RedisCluster cluster, int master) : IRedisU
     public Task RestartAsync() => cluster.StartAsync(master);
 
     public ValueTask DisposeAsync() => cluster.DisposeAsync();
+}
+
+/// <summary>
+/// Two replicas whose RPC goes through a TCP proxy in front of anvil (so the RPC can refuse connections while the
+/// chain keeps its state), with a 3 s signer lease so a handover fits inside an outage.
+/// </summary>
+public sealed class OutageReplicaCluster : ReplicaCluster
+{
+    private Hokusai.Contracts.Tests.Chain.TcpProxy? _proxy;
+
+    internal Hokusai.Contracts.Tests.Chain.TcpProxy Proxy => _proxy ??= new Hokusai.Contracts.Tests.Chain.TcpProxy(new Uri(Chain.RpcUrl));
+
+    internal override string HostRpcUrl => Proxy.Url;
+
+    internal override IReadOnlyDictionary<string, string> ExtraEnvironment { get; } = new Dictionary<string, string>
+    {
+        ["SIGNER_LEASE_TTL"] = "3",
+        ["SIGNER_LEASE_RENEW_INTERVAL"] = "1",
+    };
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_proxy is not null)
+        {
+            await _proxy.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class OutageReplicaGroup : ICollectionFixture<OutageReplicaCluster>
+{
+    public const string Name = "two replicas behind a refusing RPC";
 }

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 
 using Hokusai.Contracts.Tests.Health;
 
@@ -122,12 +123,18 @@ public sealed class HealthEndpointTests
     [Fact]
     public async Task Ready_AfterCacheWindow_ProbesAgain()
     {
-        await using var host = await HealthTestHost.StartAsync();
+        // The cache ages by the host's TimeProvider: fake time puts both reads exactly where the test means them.
+        var time = new FakeTimeProvider();
+        await using var host = await HealthTestHost.StartAsync(configure: builder => builder.Services.AddSingleton<TimeProvider>(time));
 
         await GetAsync(host.Client, "/health/ready");
-        await Task.Delay(TimeSpan.FromMilliseconds(2100));
+        time.Advance(TimeSpan.FromMilliseconds(1999));
+        await GetAsync(host.Client, "/health/ready");
+        var withinWindow = host.Chain.StatusCalls;
+        time.Advance(TimeSpan.FromMilliseconds(1));
         await GetAsync(host.Client, "/health/ready");
 
+        Assert.Equal(1, withinWindow);
         Assert.Equal(2, host.Chain.StatusCalls);
     }
 
@@ -228,7 +235,7 @@ public sealed class DetailedHealthEndpointTests
         // As the reference host composes it: the API's policy scheme, and no default scheme to fall back on.
         await using var host = await HealthTestHost.StartAsync(configure: b =>
         {
-            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ADMIN_API_KEYS"] = "ops:admin-key-ffffffffffffffff" });
+            b.Configuration.AddHokusaiEnvironmentVariables(new Dictionary<string, string?> { ["ADMIN_API_KEYS"] = "ops:admin-key-ffffffffffffffff" });
             b.Services.AddHokusaiApi(b.Configuration);
         });
         async Task<HttpResponseMessage> GetAsync(string header, string value)

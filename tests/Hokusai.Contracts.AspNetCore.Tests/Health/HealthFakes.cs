@@ -1,4 +1,5 @@
 using System.Numerics;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Chain;
 using Microsoft.Extensions.Hosting;
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Chain;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -69,7 +70,7 @@ internal sealed class HealthTestHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(Secrets);
+        builder.Configuration.AddInMemoryCollection(Secrets).AddHokusaiEnvironmentVariables(Secrets);
 
         var chain = new FakeChainClient();
         var store = new FakeStore();

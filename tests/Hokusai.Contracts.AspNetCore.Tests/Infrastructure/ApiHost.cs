@@ -45,25 +45,45 @@ internal sealed class ApiHost : IAsyncDisposable
         ["JWT_AUDIENCE"] = JwtAudience,
     };
 
-    public static async Task<ApiHost> StartAsync(Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null, Action<WebApplication>? map = null)
+    public static async Task<ApiHost> StartAsync(Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null, Action<WebApplication>? map = null, bool hostMiddleware = true, string? prefix = null)
     {
         var settings = DefaultSettings();
         configure?.Invoke(settings);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddHokusaiEnvironmentVariables(settings);
         var time = new FakeTimeProvider(Now);
         var service = new FakeDeploymentService(time);
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.Services.AddSingleton<IDeploymentService>(service);
         builder.Services.AddOptions<HokusaiContractsOptions>();
-        builder.Services.AddHokusaiApi(builder.Configuration);
+        builder.Services.AddHokusaiApi(builder.Configuration).AddHokusaiRateLimiter();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
-        app.UseHokusaiContracts();
-        app.MapHokusaiContracts();
+        if (hostMiddleware)
+        {
+            app.UseHokusaiRequestIds();
+            app.UseHokusaiErrorEnvelopes();
+        }
+
+        app.UseAuthentication();
+        if (hostMiddleware)
+        {
+            app.UseRateLimiter();
+        }
+
+        app.UseAuthorization();
+        if (prefix is null)
+        {
+            app.MapHokusaiContracts();
+        }
+        else
+        {
+            app.MapGroup(prefix).MapHokusaiContracts();
+        }
+
         app.MapOpenApi();
         map?.Invoke(app);
         await app.StartAsync();

@@ -19,6 +19,8 @@ internal sealed class FakeDeploymentService(TimeProvider time) : IDeploymentServ
 
     public IReadOnlyCollection<DeploymentJob> Jobs => _jobs.Values.ToList();
 
+    public TimeSpan EstimatedDuration { get; set; } = TimeSpan.FromSeconds(60);
+
     public Guid NextId() => new($"00000000-0000-4000-8000-{Interlocked.Increment(ref _sequence):D12}");
 
     public DeploymentJob Add(string owner, DeploymentRequest request, Func<DeploymentJob, DeploymentJob>? change = null)

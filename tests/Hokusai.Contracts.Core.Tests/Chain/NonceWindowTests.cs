@@ -31,6 +31,52 @@ public sealed class NonceWindowTests
     }
 
     [Fact]
+    public async Task ReleaseAsync_WhileAPreparationWaitsForTheWindow_TheGivenBackNonceIsTakenAtOnce()
+    {
+        var nonces = Fresh(window: 2);
+        nonces.OnMined(10);
+        var first = await Next(nonces);
+        Assert.Equal(11, await Next(nonces));
+
+        // The window is full because nonce 10 never left the process: the waiter must not hold the sequence,
+        // or giving 10 back would wait for a window that only 10 itself can open.
+        var waiting = Next(nonces);
+        await nonces.ReleaseAsync(first, default).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(10, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task ResyncAsync_MinedCountSeenAWindowBehind_TakesTheNodesCountAndHandsOutWithoutWaiting()
+    {
+        // A key taken over from a dead replica: this process last saw 10 mined, the old owner had 40 mined since.
+        var nonces = Fresh(window: 2);
+        nonces.OnMined(10);
+
+        await nonces.ResyncAsync(_ => Task.FromResult(new BigInteger(40)), _ => Task.FromResult(new BigInteger(40)), default);
+
+        Assert.Equal(40, nonces.Mined);
+        Assert.Equal(40, await Next(nonces).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(41, await Next(nonces).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task ResyncAsync_OldOwnersPersistedNonceMissing_GapReportedAtOnce()
+    {
+        var nonces = Fresh(window: 16);
+        nonces.OnMined(10);
+        nonces.Track(41, "0x41");
+
+        // The node has 40 mined and nothing executable beyond: 41 was persisted by the old owner, 40 never left it.
+        await nonces.ResyncAsync(_ => Task.FromResult(new BigInteger(40)), _ => Task.FromResult(new BigInteger(40)), default);
+
+        Assert.True(nonces.HasInFlight);
+        Assert.True(nonces.TakeRecount());
+        Assert.False(nonces.TakeRecount());
+        Assert.Equal((new BigInteger(40), (string?)null), nonces.Gap(40));
+    }
+
+    [Fact]
     public async Task UseNextAsync_MinedCountUnknown_DoesNotWait()
     {
         var nonces = Fresh(window: 1);

@@ -6,7 +6,9 @@ namespace Hokusai.Contracts.Tests.Chain;
 /// <summary>
 /// A TCP proxy on a free loopback port in front of a node. <see cref="Refuse"/> closes the listener and
 /// every open connection, so new connections are refused (the node itself keeps its state);
-/// <see cref="Accept"/> listens again on the same port.
+/// <see cref="Accept"/> listens again on the same port. The port stays bound the whole time: while refusing,
+/// a socket bound to it without listening makes the kernel refuse connections, and no other process on the
+/// shared machine can take the port during a long outage.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -14,17 +16,19 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<TcpClient> _connections = [];
     private TcpListener? _listener;
+    private Socket? _placeholder;
     private CancellationTokenSource _cts = new();
 
     public TcpProxy(Uri target)
     {
         ArgumentNullException.ThrowIfNull(target);
         _target = new IPEndPoint(IPAddress.Loopback, target.Port);
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        Accept();
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Start();
+        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        _listener = listener;
+        _ = AcceptLoopAsync(listener, _cts.Token);
     }
 
     public int Port { get; }
@@ -42,6 +46,8 @@ public sealed class TcpProxy : IAsyncDisposable
             }
 
             _cts = new CancellationTokenSource();
+            _placeholder?.Dispose();
+            _placeholder = null;
             var listener = new TcpListener(IPAddress.Loopback, Port);
             listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             listener.Start();
@@ -56,8 +62,14 @@ public sealed class TcpProxy : IAsyncDisposable
         lock (_lock)
         {
             _cts.Cancel();
-            _listener?.Stop();
-            _listener = null;
+            if (_listener is not null)
+            {
+                _listener.Stop();
+                _listener = null;
+                _placeholder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                _placeholder.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                _placeholder.Bind(new IPEndPoint(IPAddress.Loopback, Port));
+            }
             foreach (var connection in _connections)
             {
                 connection.Dispose();
@@ -123,6 +135,12 @@ public sealed class TcpProxy : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         Refuse();
+        lock (_lock)
+        {
+            _placeholder?.Dispose();
+            _placeholder = null;
+        }
+
         _cts.Dispose();
         return ValueTask.CompletedTask;
     }

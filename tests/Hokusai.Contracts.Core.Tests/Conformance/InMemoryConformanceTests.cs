@@ -1,4 +1,5 @@
 using Hokusai.Contracts.Accept;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.InMemory;
 using Hokusai.Contracts.Testing;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -2,147 +2,184 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Numerics;
 using Hokusai.Contracts.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Hokusai.Contracts.Tests.Diagnostics;
 
 /// <summary>
-/// The instruments are process-wide, and the engine tests move them too: these run alone, after the
-/// parallel collections.
+/// Each test has its own container, so its own meter and instruments: measurements of other tests (the engine
+/// tests report too) never reach these collectors.
 /// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ProcessWideTelemetry
+public sealed class ContractsTelemetryTests : IDisposable
 {
-    public const string Name = "process-wide telemetry";
-}
+    private const string P = HokusaiContractsDiagnostics.InstrumentPrefix;
+    private readonly ServiceProvider _provider;
 
-[Collection(ProcessWideTelemetry.Name)]
-public sealed class ContractsTelemetryTests
-{
-    private sealed class Recorder : IDisposable
+    public ContractsTelemetryTests()
     {
-        private readonly MeterListener _listener = new();
-        public List<(string Instrument, double Value, Dictionary<string, object?> Tags)> Measurements { get; } = [];
-
-        public Recorder()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == HokusaiContractsDiagnostics.MeterName)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Add(i, v, tags));
-            _listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Add(i, v, tags));
-            _listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Add(i, v, tags));
-            _listener.Start();
-        }
-
-        private void Add(Instrument i, double v, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            lock (Measurements)
-            {
-                Measurements.Add((i.Name, v, tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
-            }
-        }
-
-        public void Observe() => _listener.RecordObservableInstruments();
-
-        public void Dispose() => _listener.Dispose();
+        var services = new ServiceCollection();
+        services.AddContractsTelemetry();
+        _provider = services.BuildServiceProvider();
     }
+
+    private IMeterFactory Factory => _provider.GetRequiredService<IMeterFactory>();
+
+    private ContractsTelemetry Telemetry => _provider.GetRequiredService<ContractsTelemetry>();
+
+    private MetricCollector<T> Collect<T>(string instrument)
+        where T : struct => new(Factory, HokusaiContractsDiagnostics.MeterName, P + instrument);
+
+    public void Dispose() => _provider.Dispose();
 
     [Fact]
     public void DeploymentFailed_RecordsCounterWithErrorCodeAndDuration()
     {
-        using var recorder = new Recorder();
+        using var failed = Collect<long>("deployments.failed");
+        using var duration = Collect<double>("deployment.duration");
 
-        // A code no engine uses, so measurements of tests running in parallel cannot match.
-        var code = "TEST_" + Guid.NewGuid().ToString("N");
+        Telemetry.DeploymentFailed(ErrorCodes.InsufficientFunds, TimeSpan.FromSeconds(3));
 
-        ContractsTelemetry.DeploymentFailed(code, TimeSpan.FromSeconds(3));
-
-        var failed = Assert.Single(recorder.Measurements, m => m.Instrument == "hokusai.contracts.deployments.failed" && Equals(m.Tags["error.code"], code));
-        Assert.Equal(1, failed.Value);
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.deployment.duration" && m.Value == 3 && Equals(m.Tags["status"], "failed"));
+        var count = Assert.Single(failed.GetMeasurementSnapshot());
+        Assert.Equal(1, count.Value);
+        Assert.Equal(ErrorCodes.InsufficientFunds, count.Tags["error.code"]);
+        var seconds = Assert.Single(duration.GetMeasurementSnapshot());
+        Assert.Equal(3, seconds.Value);
+        Assert.Equal("failed", seconds.Tags["status"]);
     }
 
     [Fact]
     public void RpcCall_RecordsDurationByMethodAndOutcome()
     {
-        using var recorder = new Recorder();
+        using var rpc = Collect<double>("rpc.duration");
 
-        var method = "test_" + Guid.NewGuid().ToString("N");
+        Telemetry.RpcCall("eth_getTransactionReceipt", "timeout", TimeSpan.FromMilliseconds(1500));
 
-        ContractsTelemetry.RpcCall(method, "timeout", TimeSpan.FromMilliseconds(1500));
-
-        var m = Assert.Single(recorder.Measurements, m => m.Instrument == "hokusai.contracts.rpc.duration" && Equals(m.Tags["rpc.method"], method));
+        var m = Assert.Single(rpc.GetMeasurementSnapshot());
         Assert.Equal(1.5, m.Value);
+        Assert.Equal("eth_getTransactionReceipt", m.Tags["rpc.method"]);
         Assert.Equal("timeout", m.Tags["outcome"]);
     }
 
     [Fact]
     public void StepFinished_TagsStepAndOutcome()
     {
-        using var recorder = new Recorder();
+        using var steps = Collect<double>("deployment.step.duration");
 
-        ContractsTelemetry.StepFinished(DeploymentStep.RegisteringModel, TimeSpan.FromSeconds(2), succeeded: false);
+        Telemetry.StepFinished(DeploymentStep.RegisteringModel, TimeSpan.FromSeconds(2), succeeded: false);
 
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.deployment.step.duration"
-            && Equals(m.Tags["step"], "registering_model") && Equals(m.Tags["outcome"], "failure"));
+        var m = Assert.Single(steps.GetMeasurementSnapshot());
+        Assert.Equal(2, m.Value);
+        Assert.Equal("registering_model", m.Tags["step"]);
+        Assert.Equal("failure", m.Tags["outcome"]);
     }
 
     [Fact]
     public void JobStartedAndFinished_MoveInFlightUpAndDown()
     {
-        using var recorder = new Recorder();
-        double Observe()
+        using var inFlight = Collect<long>("jobs.in_flight");
+        var telemetry = Telemetry;
+        long Observe()
         {
-            recorder.Measurements.Clear();
-            recorder.Observe();
-            return recorder.Measurements.Single(m => m.Instrument == "hokusai.contracts.jobs.in_flight").Value;
+            inFlight.RecordObservableInstruments();
+            return inFlight.LastMeasurement!.Value;
         }
 
         var before = Observe();
-        ContractsTelemetry.JobStarted();
-        ContractsTelemetry.JobStarted();
+        telemetry.JobStarted();
+        telemetry.JobStarted();
         var during = Observe();
-        ContractsTelemetry.JobFinished();
-        ContractsTelemetry.JobFinished();
+        telemetry.JobFinished();
+        telemetry.JobFinished();
         var after = Observe();
 
-        Assert.Equal(before + 2, during);
-        Assert.Equal(before, after);
+        Assert.Equal(0, before);
+        Assert.Equal(2, during);
+        Assert.Equal(0, after);
     }
 
     [Fact]
     public void ReportedGauges_AreObservedWithLastValues()
     {
-        using var recorder = new Recorder();
+        using var depth = Collect<long>("queue.depth");
+        using var balance = Collect<double>("deployer.balance");
 
-        ContractsTelemetry.ReportQueueDepth(12);
-        ContractsTelemetry.ReportRedisAvailable(true);
-        ContractsTelemetry.ReportDeployerBalance(BigInteger.Parse("2500000000000000000", System.Globalization.CultureInfo.InvariantCulture));
-        recorder.Observe();
+        Telemetry.ReportQueueDepth(7);
+        Telemetry.ReportQueueDepth(12);
+        Telemetry.ReportDeployerBalance(BigInteger.Parse("2500000000000000000", System.Globalization.CultureInfo.InvariantCulture));
+        depth.RecordObservableInstruments();
+        balance.RecordObservableInstruments();
 
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.queue.depth" && m.Value == 12);
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.redis.available" && m.Value == 1);
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.deployer.balance" && m.Value == 2.5);
+        Assert.Equal(12, depth.LastMeasurement?.Value);
+        Assert.Equal(2.5, balance.LastMeasurement?.Value);
     }
 
     [Fact]
-    public void AcceptedCancelledAndQuota_RecordCounters()
+    public void ReportedGauges_BeforeAnyReport_ReportNothing()
     {
-        using var recorder = new Recorder();
+        using var depth = Collect<long>("queue.depth");
+        using var balance = Collect<double>("deployer.balance");
+        _ = Telemetry;
 
-        ContractsTelemetry.DeploymentAccepted();
-        ContractsTelemetry.DeploymentCancelled();
-        ContractsTelemetry.DeploymentCompleted(TimeSpan.FromSeconds(10));
-        ContractsTelemetry.QuotaRejection("hour");
+        depth.RecordObservableInstruments();
+        balance.RecordObservableInstruments();
 
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.deployments.accepted");
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.deployments.cancelled");
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.deployments.completed");
-        Assert.Contains(recorder.Measurements, m => m.Instrument == "hokusai.contracts.quota.rejections" && Equals(m.Tags["window"], "hour"));
+        Assert.Empty(depth.GetMeasurementSnapshot());
+        Assert.Empty(balance.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public void AcceptedCancelledCompletedAndQuota_RecordCounters()
+    {
+        using var accepted = Collect<long>("deployments.accepted");
+        using var cancelled = Collect<long>("deployments.cancelled");
+        using var completed = Collect<long>("deployments.completed");
+        using var quota = Collect<long>("quota.rejections");
+
+        Telemetry.DeploymentAccepted();
+        Telemetry.DeploymentCancelled();
+        Telemetry.DeploymentCompleted(TimeSpan.FromSeconds(10));
+        Telemetry.QuotaRejection("hour");
+
+        Assert.Equal(1, Assert.Single(accepted.GetMeasurementSnapshot()).Value);
+        Assert.Equal(1, Assert.Single(cancelled.GetMeasurementSnapshot()).Value);
+        Assert.Equal(1, Assert.Single(completed.GetMeasurementSnapshot()).Value);
+        Assert.Equal("hour", Assert.Single(quota.GetMeasurementSnapshot()).Tags["window"]);
+    }
+
+    [Fact]
+    public void Telemetry_TwoContainers_KeepTheirOwnInstrumentsAndGaugeState()
+    {
+        var services = new ServiceCollection();
+        services.AddContractsTelemetry();
+        using var other = services.BuildServiceProvider();
+        using var mine = Collect<long>("jobs.in_flight");
+        using var theirs = new MetricCollector<long>(other.GetRequiredService<IMeterFactory>(), HokusaiContractsDiagnostics.MeterName, P + "jobs.in_flight");
+
+        other.GetRequiredService<ContractsTelemetry>().JobStarted();
+        _ = Telemetry;
+        mine.RecordObservableInstruments();
+        theirs.RecordObservableInstruments();
+
+        Assert.NotSame(Telemetry, other.GetRequiredService<ContractsTelemetry>());
+        Assert.Equal(0, mine.LastMeasurement?.Value);
+        Assert.Equal(1, theirs.LastMeasurement?.Value);
+    }
+
+    [Fact]
+    public void AddHokusaiContracts_ResolvesOneTelemetryFromTheContainersMeterFactory()
+    {
+        var services = new ServiceCollection();
+        services.AddHokusaiContracts(_ => { });
+        services.AddHealthChecks().AddHokusaiContracts();
+        using var provider = services.BuildServiceProvider();
+        using var accepted = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), HokusaiContractsDiagnostics.MeterName, P + "deployments.accepted");
+
+        var telemetry = provider.GetRequiredService<ContractsTelemetry>();
+        telemetry.DeploymentAccepted();
+
+        Assert.Same(telemetry, provider.GetRequiredService<ContractsTelemetry>());
+        Assert.Single(accepted.GetMeasurementSnapshot());
     }
 
     [Fact]

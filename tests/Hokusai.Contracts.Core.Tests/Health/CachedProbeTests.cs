@@ -41,6 +41,56 @@ public sealed class CachedProbeTests
     }
 
     [Fact]
+    public async Task GetAsync_WallClockStepsBack_ProbesAgainAfterCacheDuration()
+    {
+        var time = new WallClockStepper(new FakeTimeProvider());
+        var calls = 0;
+        var probe = new CachedProbe<int>(_ => Task.FromResult(Interlocked.Increment(ref calls)), time, TwoSeconds, TwoSeconds);
+
+        await probe.GetAsync(CancellationToken.None);
+        // NTP or an operator sets the clock an hour back while two seconds pass.
+        time.Step(TimeSpan.FromHours(-1));
+        time.Inner.Advance(TwoSeconds);
+        var again = await probe.GetAsync(CancellationToken.None);
+
+        Assert.Equal(2, again.Value);
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task GetAsync_WallClockStepsForward_ReusesResultWithinCacheDuration()
+    {
+        var time = new WallClockStepper(new FakeTimeProvider());
+        var calls = 0;
+        var probe = new CachedProbe<int>(_ => Task.FromResult(Interlocked.Increment(ref calls)), time, TwoSeconds, TwoSeconds);
+
+        var first = await probe.GetAsync(CancellationToken.None);
+        time.Step(TimeSpan.FromHours(1));
+        time.Inner.Advance(TimeSpan.FromSeconds(1));
+        var second = await probe.GetAsync(CancellationToken.None);
+
+        Assert.Same(first, second);
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task GetAsync_ProbeHangsIgnoringCancellation_TimesOutAtTheTimeoutOnInjectedTime()
+    {
+        var time = new FakeTimeProvider();
+        var invoked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var probe = new CachedProbe<int>(_ => { invoked.TrySetResult(); return new TaskCompletionSource<int>().Task; }, time, TwoSeconds, TwoSeconds);
+
+        var run = probe.GetAsync(CancellationToken.None);
+        // The deadline is armed before the probe is invoked, so advancing from here on reaches it.
+        await invoked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        time.Advance(TwoSeconds);
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(result.TimedOut);
+        Assert.Equal(TwoSeconds, result.Duration);
+    }
+
+    [Fact]
     public async Task GetAsync_ZeroCacheDuration_ProbesEveryTime()
     {
         var calls = 0;
@@ -151,5 +201,24 @@ public sealed class CachedProbeTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         Assert.Equal(3, (await other).Value);
+    }
+
+    /// <summary>A clock whose wall time can be stepped while its monotonic timestamp and timers keep going.</summary>
+    private sealed class WallClockStepper(FakeTimeProvider inner) : TimeProvider
+    {
+        private TimeSpan _offset;
+
+        public FakeTimeProvider Inner => inner;
+
+        public void Step(TimeSpan by) => _offset += by;
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow() + _offset;
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            inner.CreateTimer(callback, state, dueTime, period);
     }
 }

@@ -16,7 +16,7 @@ public sealed class HealthCheckRegistrationTests
 
         var names = provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Select(r => r.Name).ToList();
 
-        Assert.Equal(["lifecycle", "rpc", "model_registry", "deployment_mode"], names);
+        Assert.Equal(["lifecycle", "rpc", "model_registry", "deployment_mode", "signer_pool"], names);
     }
 
     [Fact]

@@ -1,17 +1,18 @@
-using System.Diagnostics;
 using Hokusai.Contracts.Chain;
+using Hokusai.Contracts.Health;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hokusai.Contracts.Tests.Health;
 
 public sealed class ReadinessCheckTests
 {
     private static (ServiceProvider Services, FakeChainClient Chain, FakeLifetime Lifetime) Build(
-        Action<HokusaiContractsOptions>? contracts = null, bool registerChain = true, bool started = true)
+        Action<HokusaiContractsOptions>? contracts = null, bool registerChain = true, bool started = true, TimeProvider? time = null)
     {
         var chain = new FakeChainClient();
         var lifetime = new FakeLifetime();
@@ -30,7 +31,24 @@ public sealed class ReadinessCheckTests
         }
 
         services.AddOptions<HokusaiContractsOptions>().Configure(o => contracts?.Invoke(o));
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
         services.AddHealthChecks().AddHokusaiContracts();
+        if (time is not null)
+        {
+            // The health check service's backstop runs on the real clock; on fake time only the probes' own
+            // deadline may end a check, however slowly the machine gets to advancing it.
+            services.Configure<HealthCheckServiceOptions>(o =>
+            {
+                foreach (var registration in o.Registrations)
+                {
+                    registration.Timeout = Timeout.InfiniteTimeSpan;
+                }
+            });
+        }
         return (services.BuildServiceProvider(), chain, lifetime);
     }
 
@@ -46,7 +64,7 @@ public sealed class ReadinessCheckTests
         var report = await CheckAsync(services);
 
         Assert.Equal(HealthStatus.Healthy, report.Status);
-        Assert.Equal(["deployment_mode", "lifecycle", "model_registry", "rpc"], report.Entries.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["deployment_mode", "lifecycle", "model_registry", "rpc", "signer_pool"], report.Entries.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("chain 31337, block 42", report.Entries["rpc"].Description);
     }
 
@@ -94,17 +112,31 @@ public sealed class ReadinessCheckTests
     [Fact]
     public async Task CheckHealth_RpcHangs_UnhealthyWithinTwoSeconds()
     {
-        var (services, chain, _) = Build();
+        // The probe's deadline runs on the host's TimeProvider: fake time makes "after two seconds" exact.
+        var time = new FakeTimeProvider();
+        var (services, chain, _) = Build(time: time);
         await using var _ = services;
-        chain.Status = _ => new TaskCompletionSource<ChainStatus>().Task;
+        var invoked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        chain.Status = _ =>
+        {
+            invoked.TrySetResult();
+            return new TaskCompletionSource<ChainStatus>().Task;
+        };
 
-        var sw = Stopwatch.StartNew();
-        var report = await CheckAsync(services);
-        sw.Stop();
+        var check = CheckAsync(services);
+        // The deadline is armed before the RPC is called, so from here on advancing the clock reaches it.
+        await invoked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        time.Advance(TimeSpan.FromMilliseconds(1999));
+        var early = check.IsCompleted;
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var report = await check.WaitAsync(TimeSpan.FromSeconds(60));
 
+        Assert.False(early);
         Assert.Equal(HealthStatus.Unhealthy, report.Entries["rpc"].Status);
-        Assert.Contains("timed out", report.Entries["rpc"].Description, StringComparison.Ordinal);
-        Assert.InRange(sw.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(2.8));
+        Assert.Contains("timed out after 2 s", report.Entries["rpc"].Description, StringComparison.Ordinal);
+        var probe = await services.GetRequiredService<HealthProbes>().GetChainStatusAsync(CancellationToken.None);
+        Assert.True(probe.TimedOut);
+        Assert.Equal(TimeSpan.FromSeconds(2), probe.Duration);
     }
 
     [Fact]

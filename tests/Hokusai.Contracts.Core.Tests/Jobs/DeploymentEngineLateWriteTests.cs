@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.InMemory;
 using Microsoft.Extensions.Options;
 

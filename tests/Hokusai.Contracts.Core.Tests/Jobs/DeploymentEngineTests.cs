@@ -1,4 +1,5 @@
 using System.Numerics;
+using Hokusai.Contracts.Backends;
 
 namespace Hokusai.Contracts.Core.Tests.Jobs;
 

@@ -1,3 +1,5 @@
+using Hokusai.Contracts.Backends;
+using Hokusai.Contracts.Chain;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hokusai.Contracts.Core.Tests.Jobs;
@@ -70,6 +72,19 @@ public sealed class DeploymentServiceTests
     public async Task SubmitAsync_RegistryUnreachable_StillAcceptsBecauseTheEngineChecksAgain()
     {
         var chain = new FakeChainClient { RegistryReadFails = true };
+        await using var h = EngineHarness.Create(chain: chain);
+
+        var result = await h.Service.SubmitAsync(EngineHarness.Submission(), default);
+
+        Assert.Equal(SubmitOutcome.Accepted, result.Outcome);
+    }
+
+    [Theory]
+    [InlineData(nameof(ChainErrorKind.Reverted))]
+    [InlineData(nameof(ChainErrorKind.Permanent))]
+    public async Task SubmitAsync_RegistryReadFailsWithNodeError_StillAcceptsBecauseTheEngineChecksAgain(string kind)
+    {
+        var chain = new FakeChainClient { RegistryReadFails = true, RegistryReadFailure = Enum.Parse<ChainErrorKind>(kind) };
         await using var h = EngineHarness.Create(chain: chain);
 
         var result = await h.Service.SubmitAsync(EngineHarness.Submission(), default);

@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Chain;
 using Hokusai.Contracts.Jobs;
 using Microsoft.Extensions.DependencyInjection;

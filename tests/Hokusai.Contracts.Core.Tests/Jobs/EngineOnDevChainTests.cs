@@ -1,4 +1,5 @@
 using System.Numerics;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.InMemory;
 using Hokusai.Contracts.Tests.Chain;
 using Microsoft.Extensions.DependencyInjection;

@@ -33,7 +33,10 @@ internal sealed class FakeChainClient : IChainClient
     public bool HoldReceipts;
     public bool RegistryReadFails;
 
-    public string DeployerAddress => "0x00000000000000000000000000000000000000D1";
+    /// <summary>How a failing registry read fails.</summary>
+    public ChainErrorKind RegistryReadFailure = ChainErrorKind.Transient;
+
+    public string DeployerAddress { get; init; } = "0x00000000000000000000000000000000000000D1";
 
     private sealed record Tx(PreparedTransaction Prepared, string Kind, Action Apply)
     {
@@ -241,7 +244,7 @@ internal sealed class FakeChainClient : IChainClient
     {
         if (RegistryReadFails)
         {
-            throw new ChainException(ChainErrorKind.Transient, "rpc down");
+            throw new ChainException(RegistryReadFailure, "registry read failed");
         }
 
         return Task.FromResult(Registry.TryGetValue(modelId, out var token) ? token : null);
@@ -285,8 +288,24 @@ internal sealed class FakeChainClient : IChainClient
 
     public int Resyncs;
 
+    public int Forgets;
+
+    public Task ForgetNoncesAsync()
+    {
+        Interlocked.Increment(ref Forgets);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>How many nonce reads still fail as if the RPC were down.</summary>
+    public int ResyncFailures;
+
     public Task ResyncNonceAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Decrement(ref ResyncFailures) >= 0)
+        {
+            throw new ChainException(ChainErrorKind.Transient, "eth_getTransactionCount: connection refused");
+        }
+
         lock (_gate)
         {
             Interlocked.Increment(ref Resyncs);

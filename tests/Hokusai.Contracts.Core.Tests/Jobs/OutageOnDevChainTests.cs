@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Jobs;
 using Hokusai.Contracts.Tests.Chain;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Jobs;
 using Hokusai.Contracts.Tests.Chain;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Text.Json;
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.InMemory;
 using Hokusai.Contracts.Jobs;
 using Hokusai.Contracts.Tests.Chain;
@@ -75,14 +76,67 @@ public sealed class ReplacementOnDevChainTests
         Assert.Equal(new BigInteger(9), await rpc.CallUintAsync(done.PredictedTokenAddress, "balanceOf(address)", JsonRpc.AddressArg(user)));
     }
 
-    private static ServiceProvider Build(DevChain chain, IDeploymentStore store)
+    [Fact]
+    public async Task Engine_ReplaceAfterBlocksAndBlocksPassWithoutIt_ReplacedAfterThoseBlocksAndMined()
+    {
+        // Blocks are mined while the transaction cannot be included (the base fee jumped above its max fee), so only a
+        // block count, not a time, makes it stuck: REPLACE_AFTER=3b with a time fallback far away.
+        await using var chain = await DevChain.StartAsync(null, CancellationToken.None);
+        using var rpc = new JsonRpc(chain.RpcUrl);
+        await rpc.CallRawAsync("evm_setAutomine", false);
+        var store = new InMemoryDeploymentStore(Options.Create(new HokusaiContractsOptions()), TimeProvider.System);
+        var user = chain.TestAccounts[0].Address;
+        var nonceBefore = await CountAsync(rpc, chain.DeployerAddress, "latest");
+        await using var provider = Build(chain, store, "3b");
+        var engine = provider.GetRequiredService<DeploymentEngine>();
+        var id = (await provider.GetRequiredService<IDeploymentService>().SubmitAsync(new DeploymentSubmission
+        {
+            Owner = "alice",
+            Request = EngineHarness.Request("stuck-blocks", 9) with { UserAddress = user },
+            RequestHash = "h",
+        }, default)).Job!.Id;
+        await engine.StartAsync(default);
+        await WaitUntilAsync(async () => (await store.GetAsync(id, default))!.Transactions.TokenDeployment is not null);
+        var first = (await store.GetAsync(id, default))!.Transactions.TokenDeployment!;
+        var baseFee = await rpc.BaseFeeAsync();
+        await rpc.CallRawAsync("anvil_setNextBlockBaseFeePerGas", "0x" + (baseFee * 1000).ToString("x", System.Globalization.CultureInfo.InvariantCulture).TrimStart('0'));
+
+        // Mine one block at a time until the job replaces its transaction; it must not before three blocks passed it.
+        var mined = 0;
+        while ((await store.GetAsync(id, default))!.Transactions.Replaced.Count == 0)
+        {
+            Assert.True(mined < 200, "not replaced after 200 blocks");
+            var included = (await rpc.CallRawAsync("eth_getTransactionReceipt", first.Hash)).ValueKind == JsonValueKind.Object;
+            Assert.False(included, "the underpriced transaction was mined");
+            await rpc.MineAsync(1);
+            mined++;
+            await Task.Delay(200);
+        }
+
+        Assert.True(mined >= 3, $"replaced after {mined} blocks");
+        await rpc.CallRawAsync("evm_setAutomine", true);
+        await WaitUntilAsync(async () =>
+        {
+            await rpc.MineAsync(1);
+            return (await store.GetAsync(id, default))!.Status.IsFinal();
+        });
+        await engine.StopAsync(default);
+
+        var done = (await store.GetAsync(id, default))!;
+        Assert.Equal(DeploymentStatus.Completed, done.Status);
+        Assert.Contains(done.Transactions.Replaced, r => r.Hash == first.Hash);
+        Assert.NotEqual(first.Hash, done.TokenDetails!.TransactionHash);
+        Assert.Equal(BigInteger.One, await CountAsync(rpc, chain.DeployerAddress, "latest") - nonceBefore);
+    }
+
+    private static ServiceProvider Build(DevChain chain, IDeploymentStore store, string replaceAfter = "1.5s")
     {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddHokusaiContracts(o =>
         {
             chain.ApplyTo(o);
-            o.Chain.ReplaceAfter = TimeSpan.FromSeconds(1.5);
+            o.Chain.ReplaceAfter = replaceAfter;
             o.Chain.ReceiptPollInterval = TimeSpan.FromMilliseconds(100);
             o.Jobs.ShutdownGracePeriod = TimeSpan.Zero;
         });

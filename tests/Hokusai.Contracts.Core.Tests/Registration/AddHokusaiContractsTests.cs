@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Core.Tests.Jobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -59,17 +60,20 @@ public sealed class AddHokusaiContractsTests
     }
 
     [Theory]
-    [InlineData("MODEL_REGISTRY_ADDRESS")]
-    [InlineData("TOKEN_MANAGER_ADDRESS")]
-    [InlineData("DEPLOYER_PRIVATE_KEY")]
-    [InlineData("RPC_URL")]
-    public void Options_MissingSetting_FailsNamingTheEnvironmentVariable(string variable)
+    [InlineData("HokusaiContracts:Chain:ModelRegistryAddress")]
+    [InlineData("HokusaiContracts:Chain:TokenManagerAddress")]
+    [InlineData("HokusaiContracts:Chain:DeployerPrivateKey")]
+    [InlineData("HokusaiContracts:Chain:RpcUrls")]
+    public void Options_MissingSettingSetInCode_FailsNamingTheKey(string key)
     {
         using var provider = new ServiceCollection().AddHokusaiContracts(_ => { }).Services.BuildServiceProvider();
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<HokusaiContractsOptions>>().Value);
 
-        Assert.Contains(variable, ex.Message, StringComparison.Ordinal);
+        // No configuration, so no variable could have been read: the message names the key only.
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("_ADDRESS", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("RPC_URL", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,7 +88,7 @@ public sealed class AddHokusaiContractsTests
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<HokusaiContractsOptions>>().Value);
 
-        Assert.Contains("DEPLOYER_PRIVATE_KEY", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("HokusaiContracts:Chain:DeployerPrivateKey", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, ex.Message, StringComparison.Ordinal);
     }
 
@@ -101,7 +105,7 @@ public sealed class AddHokusaiContractsTests
     [Theory]
     [InlineData("0.5")]
     [InlineData("9")]
-    public void Options_MultiplierOutOfRange_FailsNamingTheEnvironmentVariable(string multiplier)
+    public void Options_MultiplierOutOfRange_FailsNamingTheKey(string multiplier)
     {
         using var provider = new ServiceCollection().AddHokusaiContracts(o =>
         {
@@ -111,6 +115,6 @@ public sealed class AddHokusaiContractsTests
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<HokusaiContractsOptions>>().Value);
 
-        Assert.Contains("GAS_PRICE_MULTIPLIER", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("HokusaiContracts:Chain:GasPriceMultiplier must be between 1.0 and 5.0.", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -6,27 +6,27 @@ namespace Hokusai.Contracts.Core.Tests.Webhooks;
 public sealed class WebhookAddressPolicyTests
 {
     [Theory]
-    [InlineData("127.0.0.1", WebhookAddressKind.Loopback)]
-    [InlineData("127.8.9.10", WebhookAddressKind.Loopback)]
-    [InlineData("::1", WebhookAddressKind.Loopback)]
-    [InlineData("10.1.2.3", WebhookAddressKind.Private)]
-    [InlineData("172.16.0.1", WebhookAddressKind.Private)]
-    [InlineData("172.31.255.255", WebhookAddressKind.Private)]
-    [InlineData("192.168.1.1", WebhookAddressKind.Private)]
-    [InlineData("100.64.0.1", WebhookAddressKind.Private)]
-    [InlineData("fd12:3456::1", WebhookAddressKind.Private)]
-    [InlineData("169.254.1.1", WebhookAddressKind.LinkLocal)]
-    [InlineData("fe80::1", WebhookAddressKind.LinkLocal)]
-    [InlineData("169.254.169.254", WebhookAddressKind.Metadata)]
-    [InlineData("fd00:ec2::254", WebhookAddressKind.Metadata)]
-    [InlineData("::ffff:169.254.169.254", WebhookAddressKind.Metadata)]
-    [InlineData("::ffff:10.0.0.1", WebhookAddressKind.Private)]
-    [InlineData("0.0.0.0", WebhookAddressKind.Unroutable)]
-    [InlineData("224.0.0.1", WebhookAddressKind.Unroutable)]
-    [InlineData("64:ff9b::a00:1", WebhookAddressKind.Private)]
-    public void Classify_InternalAddress_IsForbidden(string address, WebhookAddressKind kind)
+    [InlineData("127.0.0.1", nameof(WebhookAddressKind.Loopback))]
+    [InlineData("127.8.9.10", nameof(WebhookAddressKind.Loopback))]
+    [InlineData("::1", nameof(WebhookAddressKind.Loopback))]
+    [InlineData("10.1.2.3", nameof(WebhookAddressKind.Private))]
+    [InlineData("172.16.0.1", nameof(WebhookAddressKind.Private))]
+    [InlineData("172.31.255.255", nameof(WebhookAddressKind.Private))]
+    [InlineData("192.168.1.1", nameof(WebhookAddressKind.Private))]
+    [InlineData("100.64.0.1", nameof(WebhookAddressKind.Private))]
+    [InlineData("fd12:3456::1", nameof(WebhookAddressKind.Private))]
+    [InlineData("169.254.1.1", nameof(WebhookAddressKind.LinkLocal))]
+    [InlineData("fe80::1", nameof(WebhookAddressKind.LinkLocal))]
+    [InlineData("169.254.169.254", nameof(WebhookAddressKind.Metadata))]
+    [InlineData("fd00:ec2::254", nameof(WebhookAddressKind.Metadata))]
+    [InlineData("::ffff:169.254.169.254", nameof(WebhookAddressKind.Metadata))]
+    [InlineData("::ffff:10.0.0.1", nameof(WebhookAddressKind.Private))]
+    [InlineData("0.0.0.0", nameof(WebhookAddressKind.Unroutable))]
+    [InlineData("224.0.0.1", nameof(WebhookAddressKind.Unroutable))]
+    [InlineData("64:ff9b::a00:1", nameof(WebhookAddressKind.Private))]
+    public void Classify_InternalAddress_IsForbidden(string address, string kind)
     {
-        Assert.Equal(kind, WebhookAddressPolicy.Classify(IPAddress.Parse(address)));
+        Assert.Equal(Enum.Parse<WebhookAddressKind>(kind), WebhookAddressPolicy.Classify(IPAddress.Parse(address)));
         Assert.False(WebhookAddressPolicy.IsAllowed(IPAddress.Parse(address), allowLoopback: false, allowPrivateNetworks: false));
     }
 

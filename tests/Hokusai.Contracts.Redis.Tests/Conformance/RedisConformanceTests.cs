@@ -1,3 +1,4 @@
+using Hokusai.Contracts.Backends;
 using Hokusai.Contracts.Testing;
 using Microsoft.Extensions.DependencyInjection;
 

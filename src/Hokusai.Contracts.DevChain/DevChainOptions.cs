@@ -4,9 +4,10 @@ namespace Hokusai.Contracts;
 public sealed class DevChainOptions
 {
     /// <summary>
-    /// The anvil binary. When null: the <c>ANVIL_PATH</c> environment variable, else
-    /// <c>node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil</c> found by walking up from the current
-    /// directory and from the application's base directory.
+    /// The anvil binary. When null: the <c>ANVIL_PATH</c> environment variable, else <c>anvil</c> on
+    /// <c>PATH</c>, else <c>node_modules/@foundry-rs/anvil-*/bin/anvil</c> (the npm package
+    /// <c>@foundry-rs/anvil</c>, version 1.7.1) found by walking up from the current directory and then from
+    /// the application's base directory. When nothing is found the error lists every place looked in.
     /// </summary>
     public string? AnvilPath { get; set; }
 

@@ -4,25 +4,28 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace Hokusai.Contracts.AspNetCore.Http;
+namespace Hokusai.Contracts;
 
 /// <summary>
-/// Validates a deployment request body (camelCase JSON) and applies the documented defaults.
-/// Unknown fields, including the legacy <c>token</c> field, are ignored.
+/// Validates a deployment request body (camelCase JSON) into a <see cref="DeploymentRequest"/> and applies the
+/// documented defaults. Unknown fields, including the legacy <c>token</c> field, are ignored.
 /// </summary>
-internal static partial class DeploymentRequestValidator
+/// <remarks>
+/// Beside the record it builds, so every host (the HTTP endpoints, a queue consumer, a test) applies the same rules.
+/// </remarks>
+public static partial class DeploymentRequestValidator
 {
-    public const int MaxDescriptionLength = 500;
-    public const int MaxTags = 20;
-    public const int MaxTagKeyLength = 64;
-    public const int MaxTagValueLength = 256;
-    public const int MaxUriLength = 2048;
-    public const int MaxTokenNameLength = 50;
-    public const int MaxTokenSymbolLength = 10;
-    public const string SymbolPrefix = "HK";
+    internal const int MaxDescriptionLength = 500;
+    internal const int MaxTags = 20;
+    internal const int MaxTagKeyLength = 64;
+    internal const int MaxTagValueLength = 256;
+    internal const int MaxUriLength = 2048;
+    internal const int MaxTokenNameLength = 50;
+    internal const int MaxTokenSymbolLength = 10;
+    internal const string SymbolPrefix = "HK";
 
     /// <summary>2^256 - 1, the largest ERC-20 amount.</summary>
-    public static readonly BigInteger MaxSupply = BigInteger.Pow(2, 256) - 1;
+    internal static readonly BigInteger MaxSupply = BigInteger.Pow(2, 256) - 1;
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}\\z", RegexOptions.CultureInvariant)]
     internal static partial Regex ModelIdPattern();
@@ -39,11 +42,17 @@ internal static partial class DeploymentRequestValidator
     [GeneratedRegex("^[A-Za-z0-9 _.:/-]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex PerformanceMetricPattern();
 
+    /// <summary>True when <paramref name="modelId"/> is 1-64 letters, digits, <c>_</c> or <c>-</c>.</summary>
+    /// <param name="modelId">The model id to check.</param>
+    /// <returns>Whether a request or a query may name this model id.</returns>
+    public static bool IsValidModelId(string? modelId) => modelId is not null && ModelIdPattern().IsMatch(modelId);
+
     /// <summary>Validates <paramref name="root"/>; returns the request, or null with <paramref name="errors"/> filled.</summary>
     /// <param name="root">The parsed body.</param>
     /// <param name="defaultPerformanceMetric">Applied when the body has none.</param>
     /// <param name="errors">The field errors when the request is invalid.</param>
     /// <param name="chain">The chain settings, so the service's own contracts are refused as recipients; null skips that check.</param>
+    /// <returns>The validated request with defaults applied, or null when <paramref name="errors"/> is not empty.</returns>
     public static DeploymentRequest? Validate(JsonElement root, string defaultPerformanceMetric, out IReadOnlyList<FieldError> errors, ChainOptions? chain = null)
     {
         var list = new List<FieldError>();
@@ -136,15 +145,21 @@ internal static partial class DeploymentRequestValidator
     }
 
     /// <summary><c>Hokusai &lt;modelId&gt;</c>, cut to 50 characters.</summary>
+    /// <param name="modelId">A valid model id.</param>
+    /// <returns>The token name used when a request names none.</returns>
     public static string DefaultTokenName(string modelId)
     {
+        ArgumentNullException.ThrowIfNull(modelId);
         var name = "Hokusai " + modelId;
         return name.Length <= MaxTokenNameLength ? name : name[..MaxTokenNameLength].TrimEnd();
     }
 
     /// <summary><c>HK</c> followed by the model id's letters and digits upper-cased, at most 10 characters.</summary>
+    /// <param name="modelId">A valid model id.</param>
+    /// <returns>The token symbol used when a request names none.</returns>
     public static string DefaultTokenSymbol(string modelId)
     {
+        ArgumentNullException.ThrowIfNull(modelId);
         var symbol = new StringBuilder(SymbolPrefix, MaxTokenSymbolLength);
         foreach (var c in modelId)
         {

@@ -2,15 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Hokusai.Contracts.Chain;
-using Microsoft.Extensions.Logging.Abstractions;
 using Nethereum.Signer;
-
+using Nethereum.Web3;
 
 namespace Hokusai.Contracts;
 
 /// <summary>
-/// A local Ethereum dev chain for development and tests: starts anvil (from the repository's pinned
-/// npm package) on a free loopback port, deploys <c>ModelRegistry</c> and <c>TokenManager</c> from the
+/// A local Ethereum dev chain for development and tests: starts anvil (see <see cref="DevChainOptions.AnvilPath"/>
+/// for where it is looked for) on a free loopback port, deploys <c>ModelRegistry</c> and <c>TokenManager</c> from the
 /// embedded artefacts with <see cref="ContractsBootstrapper"/> (factory-enabled unless
 /// <see cref="DevChainOptions.Factory"/> is false), and stops the process it started on dispose.
 /// </summary>
@@ -22,8 +21,11 @@ namespace Hokusai.Contracts;
 /// </example>
 public sealed partial class DevChain : IAsyncDisposable
 {
-    /// <summary>Where the npm package puts the binary, relative to a directory holding <c>node_modules</c>.</summary>
+    /// <summary>Where the npm package puts the Linux x64 binary, relative to a directory holding <c>node_modules</c>.</summary>
     public const string AnvilRelativePath = "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
+
+    /// <summary>The npm package that installs anvil, and the version the contracts are tested with.</summary>
+    public const string AnvilPackage = "@foundry-rs/anvil@1.7.1";
 
     // anvil's default mnemonic ("test test ... junk") accounts 0-4; the first deploys.
     private static readonly string[] DevKeys =
@@ -78,11 +80,11 @@ public sealed partial class DevChain : IAsyncDisposable
     /// <summary>Starts anvil, deploys the contracts and returns the running chain.</summary>
     /// <param name="options">Settings; null for defaults (automine, chain id 31337).</param>
     /// <param name="cancellationToken">Cancels the start-up; the process is stopped.</param>
-    /// <exception cref="FileNotFoundException">anvil is not installed (run <c>npm ci</c>).</exception>
+    /// <exception cref="FileNotFoundException">anvil was not found; the message lists every place looked in.</exception>
     public static async Task<DevChain> StartAsync(DevChainOptions? options, CancellationToken cancellationToken)
     {
         options ??= new DevChainOptions();
-        var anvil = FindAnvil(options.AnvilPath);
+        var anvil = AnvilLocator.ForThisProcess().Find(options.AnvilPath);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.StartupTimeout);
 
@@ -207,39 +209,8 @@ public sealed partial class DevChain : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>Finds the anvil binary: explicit path, <c>ANVIL_PATH</c>, or the npm package above the working or base directory.</summary>
-    internal static string FindAnvil(string? explicitPath)
-    {
-        if (!string.IsNullOrWhiteSpace(explicitPath))
-        {
-            return File.Exists(explicitPath)
-                ? Path.GetFullPath(explicitPath)
-                : throw new FileNotFoundException($"anvil was not found at {explicitPath} (DevChainOptions.AnvilPath).", explicitPath);
-        }
-
-        var fromEnvironment = Environment.GetEnvironmentVariable("ANVIL_PATH");
-        if (!string.IsNullOrWhiteSpace(fromEnvironment))
-        {
-            return File.Exists(fromEnvironment)
-                ? Path.GetFullPath(fromEnvironment)
-                : throw new FileNotFoundException($"anvil was not found at {fromEnvironment} (ANVIL_PATH).", fromEnvironment);
-        }
-
-        foreach (var origin in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        {
-            for (var directory = new DirectoryInfo(origin); directory is not null; directory = directory.Parent)
-            {
-                var candidate = Path.Combine(directory.FullName, AnvilRelativePath);
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        throw new FileNotFoundException(
-            $"anvil was not found: run `npm ci` in the repository root (it installs the pinned @foundry-rs/anvil into {AnvilRelativePath}) or set ANVIL_PATH.");
-    }
+    /// <summary>Finds the anvil binary as <see cref="DevChainOptions.AnvilPath"/> describes.</summary>
+    internal static string FindAnvil(string? explicitPath) => AnvilLocator.ForThisProcess().Find(explicitPath);
 
     private static IEnumerable<string> Arguments(DevChainOptions options)
     {
@@ -268,10 +239,7 @@ public sealed partial class DevChain : IAsyncDisposable
             ChainId = ChainId,
         };
         chainOptions.RpcUrls.Add(RpcUrl);
-        using (var client = new NethereumChainClient(chainOptions, NullLoggerFactory.Instance, TimeProvider.System))
-        {
-            await WaitUntilAnsweringAsync(client, cancellationToken);
-        }
+        await WaitUntilAnsweringAsync(RpcUrl, cancellationToken);
 
         // The same code path as the host's bootstrap command.
         var deployed = await ContractsBootstrapper.DeployAsync(chainOptions, factory, null, cancellationToken);
@@ -279,16 +247,18 @@ public sealed partial class DevChain : IAsyncDisposable
         TokenManagerAddress = deployed.TokenManagerAddress;
     }
 
-    private static async Task WaitUntilAnsweringAsync(NethereumChainClient client, CancellationToken cancellationToken)
+    // anvil prints its address once it listens; a loaded machine may still refuse the first request.
+    private static async Task WaitUntilAnsweringAsync(string rpcUrl, CancellationToken cancellationToken)
     {
+        var web3 = new Web3(rpcUrl);
         while (true)
         {
             try
             {
-                await client.GetStatusAsync(cancellationToken);
+                await web3.Eth.ChainId.SendRequestAsync().WaitAsync(cancellationToken);
                 return;
             }
-            catch (ChainException ex) when (ex.IsTransient)
+            catch (Exception ex) when (ex is HttpRequestException or Nethereum.JsonRpc.Client.RpcClientUnknownException or Nethereum.JsonRpc.Client.RpcClientTimeoutException)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
             }
