@@ -27,6 +27,9 @@ internal sealed partial class BackgroundProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code; only once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public override string ToString() => $"--- stdout\n{StdOut}\n--- stderr\n{StdErr}";
 
     /// <summary>Runs a built assembly with <c>dotnet</c>, in its own directory.</summary>

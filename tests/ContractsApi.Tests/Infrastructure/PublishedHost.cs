@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace ContractsApi.Tests.Infrastructure;
 
@@ -12,11 +11,11 @@ namespace ContractsApi.Tests.Infrastructure;
 /// </summary>
 internal sealed partial class PublishedHost : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _stdout = new();
-    private readonly StringBuilder _stderr = new();
+    public const int SigTerm = BackgroundProcess.SigTerm;
 
-    private PublishedHost(Process process, int port, int metricsPort)
+    private readonly BackgroundProcess _process;
+
+    private PublishedHost(BackgroundProcess process, int port, int metricsPort)
     {
         _process = process;
         Port = port;
@@ -36,10 +35,10 @@ internal sealed partial class PublishedHost : IAsyncDisposable
     public Uri MetricsAddress => new($"http://127.0.0.1:{MetricsPort}");
 
     /// <summary>Standard output so far (the JSON log lines).</summary>
-    public string StdOut { get { lock (_stdout) { return _stdout.ToString(); } } }
+    public string StdOut => _process.StdOut;
 
     /// <summary>Standard error so far.</summary>
-    public string StdErr { get { lock (_stderr) { return _stderr.ToString(); } } }
+    public string StdErr => _process.StdErr;
 
     /// <summary>The uid the host runs as: 65534 (nobody) when the tests run as root, else the current user.</summary>
     public static bool DropsPrivileges => geteuid() == 0;
@@ -54,58 +53,34 @@ internal sealed partial class PublishedHost : IAsyncDisposable
             metricsPort = Repo.FreePort();
         }
 
-        var psi = new ProcessStartInfo
-        {
-            WorkingDirectory = publishDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
         var command = new List<string>();
         if (DropsPrivileges)
         {
-            psi.FileName = "setpriv";
             command.AddRange(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "dumb-init", "--"]);
         }
         else
         {
-            psi.FileName = "dumb-init";
             command.Add("--");
         }
 
         command.AddRange(["dotnet", Path.Combine(publishDir, "ContractsApi.dll")]);
-        foreach (var a in command)
-        {
-            psi.ArgumentList.Add(a);
-        }
 
-        // A clean, container-like environment: only what the image sets plus the test's values.
-        psi.Environment.Clear();
-        psi.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
-        psi.Environment["HOME"] = "/tmp";
-        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } dotnetRoot)
+        // A container-like environment: what the image sets plus the test's values. HOME and TMPDIR are ones the
+        // unprivileged user can write to.
+        var settings = new Dictionary<string, string>
         {
-            psi.Environment["DOTNET_ROOT"] = dotnetRoot;
-        }
-
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        psi.Environment["METRICS_PORT"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            ["HOME"] = "/tmp",
+            ["TMPDIR"] = "/tmp",
+            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["METRICS_PORT"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
         foreach (var (k, v) in environment ?? new Dictionary<string, string>())
         {
-            psi.Environment[k] = v;
+            settings[k] = v;
         }
 
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var host = new PublishedHost(process, port, metricsPort);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (host._stdout) { host._stdout.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (host._stderr) { host._stderr.AppendLine(e.Data); } } };
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return host;
+        var process = BackgroundProcess.Start(DropsPrivileges ? "setpriv" : "dumb-init", command, publishDir, settings);
+        return new PublishedHost(process, port, metricsPort);
     }
 
     /// <summary>Polls <paramref name="path"/> until it answers 200; returns the time it took.</summary>
@@ -143,29 +118,10 @@ internal sealed partial class PublishedHost : IAsyncDisposable
     }
 
     /// <summary>Sends a real signal (SIGTERM by default) to the init process, which forwards it to the app.</summary>
-    public void Signal(int signal = SigTerm)
-    {
-        if (kill(_process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
+    public void Signal(int signal = SigTerm) => _process.Signal(signal);
 
     /// <summary>Waits for the process to exit; returns its exit code, or null on timeout.</summary>
-    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(cts.Token);
-            _process.WaitForExit();
-            return _process.ExitCode;
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
+    public Task<int?> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
     /// <summary>The app's process id (the init's dotnet child), from /proc.</summary>
     public int AppProcessId()
@@ -218,22 +174,8 @@ internal sealed partial class PublishedHost : IAsyncDisposable
         return null;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            // Only this host's own process tree: never anything found by name.
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-    }
-
-    public const int SigTerm = 15;
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int sig);
+    /// <summary>Kills only this host's own process tree, never anything found by name.</summary>
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     [LibraryImport("libc")]
     private static partial uint geteuid();
