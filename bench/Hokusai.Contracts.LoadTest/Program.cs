@@ -18,7 +18,7 @@ using Hokusai.Contracts.Testing;
 //                          elsewhere, so only HTTP is measured): req/s, p50/p99 and the POST/GET ratio. Needs wrk
 //                          (bench/http-load.sh installs it). With --local-lookup the host answers the registry lookup
 //                          in process (no eth_call; a measurement of what a registry mirror saves, not a setting).
-//   --throughput [--jobs 1000] [--window 16] [--poll-ms 50] [--heads poll,ws] [--modes legacy,factory]
+//   --throughput [--jobs 1000] [--warmup 200] [--window 16] [--poll-ms 50] [--heads poll,ws] [--modes legacy,factory]
 //                          raw three-transaction sends vs the service end to end, once per head source and mode
 //                          (ws: the host gets RPC_WS_URL, heads pushed over newHeads instead of polled).
 //   --idle [60]            two idle replicas on one Redis: commands each sends per second, counted with MONITOR.
@@ -36,7 +36,7 @@ if (System.Environment.GetCommandLineArgs().Contains("--throughput"))
     var argv = System.Environment.GetCommandLineArgs();
     var modes = Array.IndexOf(argv, "--modes") is var m and >= 0 && m + 1 < argv.Length ? argv[m + 1].Split(',') : ["legacy", "factory"];
     var heads = Array.IndexOf(argv, "--heads") is var h and >= 0 && h + 1 < argv.Length ? argv[h + 1].Split(',') : ["poll"];
-    return await Throughput.RunAsync(Option("--jobs", 1000), Option("--window", 16), Option("--poll-ms", 50), FindHost(), heads, modes);
+    return await Throughput.RunAsync(Option("--jobs", 1000), Option("--warmup", 200), Option("--window", 16), Option("--poll-ms", 50), FindHost(), heads, modes);
 }
 
 var requests = Option("--requests", 2000);
@@ -226,11 +226,11 @@ async Task<int> WrkAsync(int seconds)
         // CPU time per request of the host, Redis and wrk itself (all on the same cores): what each request costs.
         async Task<((double Rps, string P50, string P99, long Errors, double WrkCpuMs) Run, double HostUs, double RedisUs)> MeasuredAsync(string[] args)
         {
-            var host0 = CpuMilliseconds(host.ProcessId);
-            var redis0 = CpuMilliseconds(redis.ProcessId!.Value);
+            var host0 = ProcessStats.CpuMilliseconds(host.ProcessId);
+            var redis0 = ProcessStats.CpuMilliseconds(redis.ProcessId!.Value);
             var run = await WrkRunAsync(args);
             var requests = run.Rps * seconds;
-            return (run, (CpuMilliseconds(host.ProcessId) - host0) * 1000 / requests, (CpuMilliseconds(redis.ProcessId!.Value) - redis0) * 1000 / requests);
+            return (run, (ProcessStats.CpuMilliseconds(host.ProcessId) - host0) * 1000 / requests, (ProcessStats.CpuMilliseconds(redis.ProcessId!.Value) - redis0) * 1000 / requests);
         }
 
         var post = await MeasuredAsync([.. common, $"-d{seconds}s", "-s", script, host.BaseAddress.ToString(), "--", Tag()]);
@@ -261,14 +261,6 @@ static Dictionary<string, string> LocalLookupEnvironment()
         ["DOTNET_STARTUP_HOOKS"] = dll,
         ["ASPNETCORE_HOSTINGSTARTUPASSEMBLIES"] = Path.GetFileNameWithoutExtension(dll),
     };
-}
-
-static double CpuMilliseconds(int pid)
-{
-    // utime + stime (fields 14 and 15 of /proc/<pid>/stat, after the parenthesised name), in clock ticks of 10 ms.
-    var stat = File.ReadAllText($"/proc/{pid}/stat");
-    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
 }
 
 async Task<(double Rps, string P50, string P99, long Errors, double WrkCpuMs)> WrkRunAsync(string[] args)
@@ -532,6 +524,8 @@ internal sealed class Host : IAsyncDisposable
         }
 
         psi.Environment["PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        // The gen0 budget the image and `./dev run` set (README, Container: garbage collector), unless the caller chose one.
+        psi.Environment.TryAdd("DOTNET_GCgen0size", "0x1000000");
         var metricsPort = FreePort();
         psi.Environment["METRICS_PORT"] = metricsPort.ToString(CultureInfo.InvariantCulture);
         foreach (var (k, v) in environment)

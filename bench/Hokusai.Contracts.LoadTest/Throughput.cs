@@ -25,21 +25,47 @@ internal static class Throughput
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private static readonly string User = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
-    public static async Task<int> RunAsync(int jobs, int window, int pollMs, string hostDll, IReadOnlyList<string> heads, IReadOnlyList<string> modes)
+    public static async Task<int> RunAsync(int jobs, int warmup, int window, int pollMs, string hostDll, IReadOnlyList<string> heads, IReadOnlyList<string> modes)
     {
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Throughput: {jobs} models per run, one anvil (automine), {Environment.ProcessorCount} cores; service window MAX_IN_FLIGHT_PER_KEY={window}, BLOCK_POLL_INTERVAL_MS={pollMs}, heads {string.Join("/", heads)}; raw window {RawWindow}; host {hostDll}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Throughput: {jobs} models per run (after {warmup} untimed), one anvil (automine) reverted to its bootstrapped state before each run, {Environment.ProcessorCount} cores; service window MAX_IN_FLIGHT_PER_KEY={window}, BLOCK_POLL_INTERVAL_MS={pollMs}, heads {string.Join("/", heads)}; raw window {RawWindow}; host {hostDll}"));
         await using var chain = await DevChain.StartAsync(null, CancellationToken.None);
 
+        // Every run starts from the chain as bootstrapped: anvil's work per request grows with the blocks it holds
+        // (automine: one per transaction), so without the revert each run would pay for the ones before it.
+        var fresh = (await RpcAsync(chain.RpcUrl, "evm_snapshot")).GetString()!;
+        async Task FreshChainAsync()
+        {
+            if (!(await RpcAsync(chain.RpcUrl, "evm_revert", fresh)).GetBoolean())
+            {
+                throw new InvalidOperationException("evm_revert to the bootstrapped chain failed");
+            }
+
+            fresh = (await RpcAsync(chain.RpcUrl, "evm_snapshot")).GetString()!;
+        }
+
+        if (warmup > 0)
+        {
+            // The raw sender warms up too: its signing and encoding code is then compiled as the service's is.
+            await RawAsync(chain, warmup);
+        }
+
+        var (anvil0, own0) = (ProcessStats.CpuMilliseconds(chain.ProcessId), ProcessStats.OwnCpuMilliseconds());
         var raw = await RawAsync(chain, jobs);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw three-transaction sends: {jobs} models in {raw.TotalSeconds:0.00} s = {jobs / raw.TotalSeconds:0.0} deployments/s"));
+        var (anvilRaw, ownRaw) = ((ProcessStats.CpuMilliseconds(chain.ProcessId) - anvil0) / jobs, (ProcessStats.OwnCpuMilliseconds() - own0) / jobs);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw three-transaction sends: {jobs} models in {raw.TotalSeconds:0.00} s = {jobs / raw.TotalSeconds:0.0} deployments/s; CPU per deployment: anvil {anvilRaw:0.0} ms, sender {ownRaw:0.0} ms"));
         var rawRate = jobs / raw.TotalSeconds;
 
         foreach (var (mode, webSocket) in heads.SelectMany(h => modes.Select(m => (m, h == "ws"))))
         {
-            var result = await ServiceAsync(chain, hostDll, mode, jobs, window, pollMs, webSocket);
+            await FreshChainAsync();
+            var result = await ServiceAsync(chain, hostDll, mode, jobs, warmup, window, pollMs, webSocket);
             var rate = result.Completed / result.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"service {mode}, heads {(webSocket ? "ws" : "polled")}: {result.Completed}/{jobs} completed ({result.Failed} failed) in {result.Elapsed.TotalSeconds:0.00} s = {rate:0.0} deployments/s = {rate / rawRate:0.00}× raw; RPC requests per job {result.RpcPerJob:0.0}; RSS idle {result.IdleRss / 1048576.0:0} MiB, after {result.Completed} jobs {result.Rss[^1] / 1048576.0:0} MiB ({(double)result.Rss[^1] / result.IdleRss:0.00}× idle)"));
+            // Everything on the machine's cores per completed job: when their sum per second nears the core count,
+            // CPU, not waiting on the chain, is what bounds the rate.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  CPU per job: host {result.HostCpuMs:0.0} ms, anvil {result.AnvilCpuMs:0.0} ms, load generator {result.BenchCpuMs:0.0} ms; {(result.HostCpuMs + result.AnvilCpuMs + result.BenchCpuMs) * rate / 1000:0.00} of {Environment.ProcessorCount} cores busy"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  start to ready {result.ReadyAfter.TotalMilliseconds:0} ms; first POST after start {result.FirstPost.TotalMilliseconds:0.0} ms"));
             Console.WriteLine("  RSS every 100 jobs (MiB): " + string.Join(" ", result.Rss.Select(r => (r / 1048576.0).ToString("0", CultureInfo.InvariantCulture))));
         }
@@ -117,6 +143,8 @@ internal static class Throughput
             {
                 while (nonce - mined >= RawWindow)
                 {
+                    // A short pause between reads: reading the count in a tight loop takes anvil's time from mining.
+                    await Task.Delay(2);
                     mined = await CountAsync(chain.RpcUrl, from, "latest");
                 }
 
@@ -126,6 +154,7 @@ internal static class Throughput
 
         while (mined < nonce)
         {
+            await Task.Delay(2);
             mined = await CountAsync(chain.RpcUrl, from, "latest");
         }
 
@@ -163,9 +192,9 @@ internal static class Throughput
 
     // ---- the service end to end ---------------------------------------------------------------
 
-    private sealed record ServiceResult(int Completed, int Failed, TimeSpan Elapsed, double RpcPerJob, long IdleRss, IReadOnlyList<long> Rss, TimeSpan ReadyAfter, TimeSpan FirstPost);
+    private sealed record ServiceResult(int Completed, int Failed, TimeSpan Elapsed, double RpcPerJob, long IdleRss, IReadOnlyList<long> Rss, TimeSpan ReadyAfter, TimeSpan FirstPost, double HostCpuMs, double AnvilCpuMs, double BenchCpuMs);
 
-    private static async Task<ServiceResult> ServiceAsync(DevChain chain, string hostDll, string mode, int jobs, int window, int pollMs, bool webSocket)
+    private static async Task<ServiceResult> ServiceAsync(DevChain chain, string hostDll, string mode, int jobs, int warmup, int window, int pollMs, bool webSocket)
     {
         const string Key = "throughput-key-0123456789abcdef";
         var environment = new Dictionary<string, string>
@@ -194,36 +223,69 @@ internal static class Throughput
         await using var host = await Host.StartAsync(hostDll, environment);
         var readyAfter = started.Elapsed;
         await Task.Delay(1000);
-        var idle = Rss(host.ProcessId);
-        var rpcBefore = await RpcRequestsAsync(host);
-        var methodsBefore = await RpcRequestsByMethodAsync(host);
+        var idle = ProcessStats.RssBytes(host.ProcessId);
         var run = Guid.NewGuid().ToString("N")[..6];
 
-        var sw = Stopwatch.StartNew();
-        var ids = new Guid[jobs];
         // The first POST after start on its own: what a cold process (JIT or ReadyToRun code) costs a caller.
-        ids[0] = await PostAsync(host, Key, $"{mode}-{run}-0");
-        var firstPost = sw.Elapsed;
-        var next = 0;
+        var firstWatch = Stopwatch.StartNew();
+        var firstId = await PostAsync(host, Key, $"{mode}-{run}-first");
+        var firstPost = firstWatch.Elapsed;
+        await BatchAsync(host, Key, [firstId], $"{mode}-{run}-first", 0, null);
+        if (warmup > 0)
+        {
+            // Not timed: a service runs for days, and its first minute is spent compiling hot code in the background
+            // (tiered JIT), CPU the machine's two cores then lack.
+            await BatchAsync(host, Key, [], $"{mode}-{run}-warm", warmup, null);
+        }
+
+        var cpu0 = (Host: ProcessStats.CpuMilliseconds(host.ProcessId), Anvil: ProcessStats.CpuMilliseconds(chain.ProcessId), Bench: ProcessStats.OwnCpuMilliseconds());
+        var rpcBefore = await RpcRequestsAsync(host);
+        var methodsBefore = await RpcRequestsByMethodAsync(host);
+        var rss = new List<long>();
+        var sw = Stopwatch.StartNew();
+        var (completed, failed) = await BatchAsync(host, Key, [], $"{mode}-{run}", jobs, rss);
+        var elapsed = sw.Elapsed;
+        var done = Math.Max(1, completed + failed);
+        var cpu = (Host: (ProcessStats.CpuMilliseconds(host.ProcessId) - cpu0.Host) / done, Anvil: (ProcessStats.CpuMilliseconds(chain.ProcessId) - cpu0.Anvil) / done, Bench: (ProcessStats.OwnCpuMilliseconds() - cpu0.Bench) / done);
+        var rpcAfter = await RpcRequestsAsync(host);
+        var methodsAfter = await RpcRequestsByMethodAsync(host);
+        Console.WriteLine("  RPC requests per job by method: " + string.Join(", ", methodsAfter
+            .Select(m => (m.Key, PerJob: (m.Value - methodsBefore.GetValueOrDefault(m.Key)) / jobs))
+            .Where(m => m.PerJob >= 0.05)
+            .OrderByDescending(m => m.PerJob)
+            .Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key} {m.PerJob:0.0}"))));
+        await Task.Delay(2000);
+        rss.Add(ProcessStats.RssBytes(host.ProcessId));
+        return new ServiceResult(completed, failed, elapsed, (rpcAfter - rpcBefore) / (double)jobs, idle, rss, readyAfter, firstPost, cpu.Host, cpu.Anvil, cpu.Bench);
+    }
+
+    /// <summary>
+    /// POSTs <paramref name="count"/> models (32 at a time) and waits until they and <paramref name="already"/> are
+    /// final; adds the host's RSS to <paramref name="rss"/> every 100 final jobs when given.
+    /// </summary>
+    private static async Task<(int Completed, int Failed)> BatchAsync(Host host, string key, Guid[] already, string prefix, int count, List<long>? rss)
+    {
+        var ids = new Guid[count];
+        var next = -1;
         await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < jobs)
+            while ((i = Interlocked.Increment(ref next)) < count)
             {
-                ids[i] = await PostAsync(host, Key, $"{mode}-{run}-{i}");
+                ids[i] = await PostAsync(host, key, $"{prefix}-{i}");
             }
         }));
 
         // Jobs finish roughly in submission order: poll the 32 oldest unfinished ones, so the load generator
         // does not compete with the host for the machine's cores.
-        var open = new List<Guid>(ids);
-        var rss = new List<long>();
+        var open = new List<Guid>([.. already, .. ids]);
         var completed = 0;
         var failed = 0;
+        var sw = Stopwatch.StartNew();
         while (open.Count > 0 && sw.Elapsed < TimeSpan.FromMinutes(15))
         {
             var batch = open.Take(32).ToArray();
-            var states = await Task.WhenAll(batch.Select(id => StatusAsync(host, Key, id)));
+            var states = await Task.WhenAll(batch.Select(id => StatusAsync(host, key, id)));
             for (var k = 0; k < batch.Length; k++)
             {
                 if (states[k] is "completed" or "failed" or "cancelled")
@@ -238,9 +300,9 @@ internal static class Throughput
                         failed++;
                     }
 
-                    if ((completed + failed) % 100 == 0)
+                    if (rss is not null && (completed + failed) % 100 == 0)
                     {
-                        rss.Add(Rss(host.ProcessId));
+                        rss.Add(ProcessStats.RssBytes(host.ProcessId));
                     }
                 }
             }
@@ -251,17 +313,7 @@ internal static class Throughput
             }
         }
 
-        var elapsed = sw.Elapsed;
-        var rpcAfter = await RpcRequestsAsync(host);
-        var methodsAfter = await RpcRequestsByMethodAsync(host);
-        Console.WriteLine("  RPC requests per job by method: " + string.Join(", ", methodsAfter
-            .Select(m => (m.Key, PerJob: (m.Value - methodsBefore.GetValueOrDefault(m.Key)) / jobs))
-            .Where(m => m.PerJob >= 0.05)
-            .OrderByDescending(m => m.PerJob)
-            .Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key} {m.PerJob:0.0}"))));
-        await Task.Delay(2000);
-        rss.Add(Rss(host.ProcessId));
-        return new ServiceResult(completed, failed, elapsed, (rpcAfter - rpcBefore) / (double)jobs, idle, rss, readyAfter, firstPost);
+        return (completed, failed);
     }
 
     private static async Task<Guid> PostAsync(Host host, string key, string modelId)
@@ -331,18 +383,5 @@ internal static class Throughput
         }
 
         return counts;
-    }
-
-    private static long Rss(int pid)
-    {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-
-        return 0;
     }
 }
